@@ -1,0 +1,60 @@
+//! The command line of `imapd`: the clap definitions and nothing else.
+//!
+//! This module only describes arguments. It must never act on them, and never read the
+//! environment: no clap `env` attributes, and colours off, so that nothing (not even a colour
+//! choice) is taken from the environment of a set-uid process (dmail-conventions §11).
+
+use std::ffi::OsString;
+use std::net::IpAddr;
+
+use camino::Utf8PathBuf;
+use clap::{ColorChoice, Parser, Subcommand};
+
+/// `imapd --version` prints `imapd (dmail-imapd) VERSION`.
+const VERSION: &str = concat!("(dmail-imapd) ", env!("CARGO_PKG_VERSION"));
+
+/// The DMail-compatible IMAP server, as inetd runs it, and its admin commands.
+#[derive(Debug, Parser)]
+#[command(
+    name = "imapd",
+    version = VERSION,
+    about = "imapd: the DMail-compatible IMAP server",
+    long_about = "imapd: the DMail-compatible IMAP server.\n\n\
+        Without a subcommand it serves one IMAP client on standard input and output, as inetd \
+        runs it. The subcommands are for administrators.",
+    color = ColorChoice::Never,
+    disable_help_subcommand = true
+)]
+pub(crate) struct Cli {
+    /// Read this dmail.conf instead of the default (/etc/dmail.conf on Unix)
+    #[arg(short = 'i', value_name = "FILE", global = true)]
+    pub(crate) config: Option<Utf8PathBuf>,
+
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+}
+
+/// The admin subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Show every setting IMAPD honours with its effective value, then every problem found
+    CheckConfig,
+    /// Show where a login's mail lives: drop file, folder directory, subscriptions, maildir
+    Whereis(WhereisArgs),
+}
+
+/// `imapd whereis`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct WhereisArgs {
+    /// The address the client connected to (selects an IP virtual domain)
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) local_ip: Option<IpAddr>,
+
+    /// The user's home directory, instead of looking it up in the system database
+    #[arg(long, value_name = "DIR")]
+    pub(crate) home: Option<Utf8PathBuf>,
+
+    /// The login name as a client would type it
+    #[arg(value_name = "LOGIN")]
+    pub(crate) login: OsString,
+}

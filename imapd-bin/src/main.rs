@@ -1,0 +1,86 @@
+//! `imapd`: the DMail-compatible IMAP server as inetd runs it, and its admin commands
+//! (`check-config`, `whereis`).
+//!
+//! This file only wires the modules together and owns the exit codes: 0 success, 1 failure
+//! (the server said BYE, the configuration has errors or cannot be read), 2 usage (bad command
+//! line, a login that maps to no mailbox, or a set-uid caller refused). It must never read the
+//! environment: a set-uid `imapd` takes nothing from it (dmail-conventions §11).
+
+mod check_config;
+mod cli;
+mod home;
+mod privilege;
+mod server;
+mod whereis;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use dmail_conf::Platform;
+
+use crate::cli::{Cli, Command};
+use crate::privilege::{Decision, Ids};
+
+/// Success.
+const EXIT_OK: u8 = 0;
+/// The server refused the client, the configuration has errors or cannot be read.
+const EXIT_FAILURE: u8 = 1;
+/// A usage error, an unmappable login, or a refused set-uid caller.
+const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and --version go to stdout and succeed; every other error is usage.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
+        }
+    };
+    let decision = privilege::decide(Ids::current(), cli.config.is_some(), cli.command.is_some());
+    if decision == Decision::Refuse {
+        return fail(privilege::REFUSAL, EXIT_USAGE);
+    }
+    let Some(command) = cli.command else {
+        server::serve();
+        return ExitCode::from(EXIT_FAILURE);
+    };
+    let config_path = cli
+        .config
+        .unwrap_or_else(|| dmail_conf::defaults::config_path(Platform::current()));
+    match command {
+        Command::CheckConfig => {
+            let report = check_config::run(&config_path);
+            let code = if report.has_errors {
+                EXIT_FAILURE
+            } else {
+                EXIT_OK
+            };
+            print(&report.text, code)
+        }
+        Command::Whereis(args) => match whereis::run(&config_path, &args) {
+            Ok(text) => print(&text, EXIT_OK),
+            Err(whereis::Failure::Unreadable(line)) => fail(&line, EXIT_FAILURE),
+            Err(whereis::Failure::Unmappable(line)) => fail(&line, EXIT_USAGE),
+        },
+    }
+}
+
+/// Writes `text` to stdout and exits with `code`, or with 1 if stdout cannot be written.
+fn print(text: &str, code: u8) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::from(code),
+        Err(e) => fail(
+            &format!("imapd: cannot write to standard output: {e}"),
+            EXIT_FAILURE,
+        ),
+    }
+}
+
+/// Writes one line to stderr and exits with `code`.
+fn fail(line: &str, code: u8) -> ExitCode {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    ExitCode::from(code)
+}

@@ -1,0 +1,107 @@
+//! The command line of the built `imapd`: server mode without a subcommand, `--version`,
+//! `--help`, usage errors, and `-i` on either side of the subcommand.
+
+// Helpers outside #[test] functions panic on failure too, as a test should.
+#![allow(clippy::expect_used)]
+
+use std::process::{Command, Output, Stdio};
+
+fn imapd(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_imapd"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run imapd")
+}
+
+const BYE: &[u8] = b"* BYE dmail-imapd: the IMAP server is not built yet\r\n";
+
+#[test]
+fn no_subcommand_says_bye_on_stdout_only() {
+    let out = imapd(&[]);
+    assert_eq!(out.stdout, BYE);
+    assert!(out.stderr.is_empty(), "stderr: {:?}", out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn no_subcommand_with_a_config_still_says_bye() {
+    let out = imapd(&["-i", "/nonexistent/dmail.conf"]);
+    assert_eq!(out.stdout, BYE);
+    assert!(out.stderr.is_empty(), "stderr: {:?}", out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn version() {
+    let out = imapd(&["--version"]);
+    let expected = format!("imapd (dmail-imapd) {}\n", env!("CARGO_PKG_VERSION"));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+    assert!(out.stderr.is_empty());
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn help_describes_the_program_and_its_subcommands() {
+    let out = imapd(&["--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("DMail-compatible IMAP server"), "{text}");
+    assert!(text.contains("check-config"), "{text}");
+    assert!(text.contains("whereis"), "{text}");
+    assert!(text.contains("-i <FILE>"), "{text}");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test_case::test_case(&["bogus"]; "unknown subcommand")]
+#[test_case::test_case(&["--bogus"]; "unknown option")]
+#[test_case::test_case(&["check-config", "-i"]; "i without a value")]
+#[test_case::test_case(&["check-config", "extra"]; "check-config takes no argument")]
+#[test_case::test_case(&["whereis"]; "whereis without a login")]
+#[test_case::test_case(&["whereis", "--local-ip", "not-an-ip", "bob"]; "bad local ip")]
+#[test_case::test_case(&["whereis", "--local-ip", "192.0.2.300", "bob"]; "ipv4 out of range")]
+fn usage_errors_exit_2(args: &[&str]) {
+    let out = imapd(args);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "stdout: {:?}", out.stdout);
+    assert!(!out.stderr.is_empty());
+}
+
+#[test]
+fn colours_are_not_taken_from_the_environment() {
+    let out = Command::new(env!("CARGO_BIN_EXE_imapd"))
+        .arg("bogus")
+        .env("CLICOLOR_FORCE", "1")
+        .env("TERM", "xterm-256color")
+        .output()
+        .expect("run imapd");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        !out.stderr.contains(&0x1b),
+        "escape codes in {:?}",
+        out.stderr
+    );
+}
+
+#[test]
+fn config_option_before_or_after_the_subcommand() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("dmail.conf");
+    std::fs::write(
+        &path,
+        "drop_path /var/spool/mail\nhost_domain example.com\n",
+    )
+    .expect("write");
+    let path = path.to_str().expect("UTF-8 temp path");
+    let before = imapd(&["-i", path, "check-config"]);
+    let after = imapd(&["check-config", "-i", path]);
+    assert_eq!(before.status.code(), Some(0));
+    assert_eq!(before.stdout, after.stdout);
+    assert_eq!(before.status.code(), after.status.code());
+    let text = String::from_utf8_lossy(&before.stdout);
+    assert!(text.contains("drop_path = /var/spool/mail\n"), "{text}");
+
+    let before = imapd(&["-i", path, "whereis", "bob"]);
+    let after = imapd(&["whereis", "bob", "-i", path]);
+    assert_eq!(before.status.code(), Some(0));
+    assert_eq!(before.stdout, after.stdout);
+}
