@@ -127,7 +127,10 @@ fn include_level_takes_effect_from_its_line() {
     t.write("before.conf", "authent_number 5\n");
     t.write("after.conf", "authent_timeout 7\n");
     let l = t.load(Program::Imapd);
-    assert_eq!(l.config.authent_number, 2, "the include before the level line is skipped");
+    assert_eq!(
+        l.config.authent_number, 2,
+        "the include before the level line is skipped"
+    );
     assert_eq!(l.config.authent_timeout, Seconds(7));
     assert_eq!(
         rendered(&l),
@@ -262,11 +265,7 @@ fn later_values_win_and_multi_values_accumulate_across_files() {
         .collect();
     assert_eq!(
         host_origins,
-        [
-            (top.as_path(), 4),
-            (more.as_path(), 3),
-            (top.as_path(), 7)
-        ]
+        [(top.as_path(), 4), (more.as_path(), 3), (top.as_path(), 7)]
     );
 }
 
@@ -364,7 +363,10 @@ fn self_include_is_a_cycle(spelling: &str) {
 fn absolute_self_include_is_a_cycle() {
     let t = Tree::new();
     let top = t.path("dmail.conf");
-    t.write("dmail.conf", &format!("host_domain x.example\n#include {top}\n"));
+    t.write(
+        "dmail.conf",
+        &format!("host_domain x.example\n#include {top}\n"),
+    );
     let l = t.load(Program::Dpop);
     assert_eq!(hosts(&l), ["x.example"]);
     assert_eq!(
@@ -505,7 +507,8 @@ fn missing_top_file_is_a_read_error() {
     assert_eq!(err.path, path);
     assert_eq!(err.source.kind(), std::io::ErrorKind::NotFound);
     assert!(
-        err.to_string().starts_with(&format!("cannot read {path}: ")),
+        err.to_string()
+            .starts_with(&format!("cannot read {path}: ")),
         "{err}"
     );
     let d = unreadable_diagnostic(&err);
@@ -522,7 +525,10 @@ fn directory_as_top_file_is_a_read_error() {
     let err = load(&t.root, Program::Dpop, dmail_conf::Platform::Unix).unwrap_err();
     assert_eq!(
         unreadable_diagnostic(&err).to_string(),
-        format!("{}:0: error: (file): cannot read: it is a directory", t.root)
+        format!(
+            "{}:0: error: (file): cannot read: it is a directory",
+            t.root
+        )
     );
 }
 

@@ -54,7 +54,11 @@ fn config(base: &str, extra: &str, platform: Platform) -> Config {
     assert!(
         loaded.diagnostics.is_empty(),
         "{:?}",
-        loaded.diagnostics.iter().map(ToString::to_string).collect::<Vec<_>>()
+        loaded
+            .diagnostics
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
     );
     loaded.config
 }

@@ -9,7 +9,9 @@ use dmail_conf::config::Arity;
 use dmail_conf::values::{
     AuthentMethod, HashSpool, LogLevel, MaildirAlthome, UserQuota, VdomainKey,
 };
-use dmail_conf::{Config, Loaded, OtherSetting, Platform, Program, SETTINGS, Severity, parse_bytes, parse_str};
+use dmail_conf::{
+    Config, Loaded, OtherSetting, Platform, Program, SETTINGS, Severity, parse_bytes, parse_str,
+};
 use test_case::test_case;
 
 const PATH: &str = "/etc/dmail.conf";
@@ -177,7 +179,11 @@ fn every_setting_has_a_rendered_default(name: &str, arity: Arity, unix: &[&str],
 fn unknown_names_have_no_rendering_and_defaults_render_empty() {
     let c = Config::defaults(Platform::Unix);
     assert_eq!(c.rendered("drop_users"), None);
-    assert_eq!(c.rendered("HASH_SPOOL"), None, "rendered takes lower-case names");
+    assert_eq!(
+        c.rendered("HASH_SPOOL"),
+        None,
+        "rendered takes lower-case names"
+    );
     assert_eq!(c.render(), "");
     assert_eq!(Config::defaults(Platform::Nt).render(), "");
     assert_eq!(parse("", Platform::Unix).config, c);
@@ -200,7 +206,10 @@ fn platform_defaults() {
     assert!(unix.drop_prefix);
     assert_eq!(unix.drop_path, None);
     // The platform of a parsed file is the one asked for, whatever the file says.
-    assert_eq!(parse("hash_spool 1\n", Platform::Nt).config.platform, Platform::Nt);
+    assert_eq!(
+        parse("hash_spool 1\n", Platform::Nt).config.platform,
+        Platform::Nt
+    );
     assert_eq!(
         parse("", Platform::Nt).config.authent_method,
         AuthentMethod::NtUser
@@ -243,26 +252,86 @@ use Want::{Refused, Value};
 #[test_case(Platform::Unix, "drop_prefix", "False", Value("false"))]
 #[test_case(Platform::Unix, "forward_user", "YeS", Value("true"))]
 #[test_case(Platform::Unix, "forward_user", "1", Refused("expected true or false"))]
-#[test_case(Platform::Unix, "forward_user", "enabled", Refused("expected true or false"))]
-#[test_case(Platform::Unix, "forward_user", "true false", Refused("expected true or false"))]
+#[test_case(
+    Platform::Unix,
+    "forward_user",
+    "enabled",
+    Refused("expected true or false")
+)]
+#[test_case(
+    Platform::Unix,
+    "forward_user",
+    "true false",
+    Refused("expected true or false")
+)]
 // whole numbers
 #[test_case(Platform::Unix, "authent_number", "5", Value("5"))]
 #[test_case(Platform::Unix, "authent_number", "0", Value("0"))]
 #[test_case(Platform::Unix, "authent_number", "007", Value("7"))]
-#[test_case(Platform::Unix, "imapd_max_connections", "4294967295", Value("4294967295"))]
-#[test_case(Platform::Unix, "imapd_max_connections", "4294967296", Refused("expected a whole number; the number is too large"))]
-#[test_case(Platform::Unix, "authent_number", "-1", Refused("expected a whole number"))]
-#[test_case(Platform::Unix, "authent_number", "+1", Refused("expected a whole number"))]
-#[test_case(Platform::Unix, "authent_number", "1.5", Refused("expected a whole number"))]
-#[test_case(Platform::Unix, "authent_number", "1 2", Refused("expected a whole number"))]
+#[test_case(
+    Platform::Unix,
+    "imapd_max_connections",
+    "4294967295",
+    Value("4294967295")
+)]
+#[test_case(
+    Platform::Unix,
+    "imapd_max_connections",
+    "4294967296",
+    Refused("expected a whole number; the number is too large")
+)]
+#[test_case(
+    Platform::Unix,
+    "authent_number",
+    "-1",
+    Refused("expected a whole number")
+)]
+#[test_case(
+    Platform::Unix,
+    "authent_number",
+    "+1",
+    Refused("expected a whole number")
+)]
+#[test_case(
+    Platform::Unix,
+    "authent_number",
+    "1.5",
+    Refused("expected a whole number")
+)]
+#[test_case(
+    Platform::Unix,
+    "authent_number",
+    "1 2",
+    Refused("expected a whole number")
+)]
 #[test_case(Platform::Unix, "authent_number", "\u{663}", Refused("expected a whole number"); "non-ASCII digit")]
 // seconds and bytes: plain numbers, no unit suffixes
 #[test_case(Platform::Unix, "imapd_timeout", "86400", Value("86400"))]
-#[test_case(Platform::Unix, "forward_window", "18446744073709551615", Value("18446744073709551615"))]
-#[test_case(Platform::Unix, "forward_window", "18446744073709551616", Refused("expected a whole number of seconds; the number is too large"))]
-#[test_case(Platform::Unix, "imapd_timeout", "30m", Refused("expected a whole number of seconds"))]
+#[test_case(
+    Platform::Unix,
+    "forward_window",
+    "18446744073709551615",
+    Value("18446744073709551615")
+)]
+#[test_case(
+    Platform::Unix,
+    "forward_window",
+    "18446744073709551616",
+    Refused("expected a whole number of seconds; the number is too large")
+)]
+#[test_case(
+    Platform::Unix,
+    "imapd_timeout",
+    "30m",
+    Refused("expected a whole number of seconds")
+)]
 #[test_case(Platform::Unix, "max_log_size", "1048576", Value("1048576"))]
-#[test_case(Platform::Unix, "imapd_max_message", "10M", Refused("expected a whole number of bytes"))]
+#[test_case(
+    Platform::Unix,
+    "imapd_max_message",
+    "10M",
+    Refused("expected a whole number of bytes")
+)]
 // hash_spool
 #[test_case(Platform::Unix, "hash_spool", "0", Value("0"))]
 #[test_case(Platform::Unix, "hash_spool", "1", Value("1"))]
@@ -276,71 +345,256 @@ use Want::{Refused, Value};
 #[test_case(Platform::Unix, "user_quota", "false", Value("false"))]
 #[test_case(Platform::Unix, "user_quota", "0", Value("false"))]
 #[test_case(Platform::Unix, "user_quota", "20000", Value("20000"))]
-#[test_case(Platform::Unix, "user_quota", "-5", Refused("expected true, false or a number of kbytes"))]
-#[test_case(Platform::Unix, "user_quota", "20MB", Refused("expected true, false or a number of kbytes"))]
+#[test_case(
+    Platform::Unix,
+    "user_quota",
+    "-5",
+    Refused("expected true, false or a number of kbytes")
+)]
+#[test_case(
+    Platform::Unix,
+    "user_quota",
+    "20MB",
+    Refused("expected true, false or a number of kbytes")
+)]
 // authent_method and log_level keywords, any case
 #[test_case(Platform::Unix, "authent_method", "NT_USER", Value("nt_user"))]
 #[test_case(Platform::Unix, "authent_method", "External", Value("external"))]
 #[test_case(Platform::Nt, "authent_method", "unix_user", Value("unix_user"))]
-#[test_case(Platform::Unix, "authent_method", "pam", Refused("expected unix_user, nt_user or external"))]
+#[test_case(
+    Platform::Unix,
+    "authent_method",
+    "pam",
+    Refused("expected unix_user, nt_user or external")
+)]
 #[test_case(Platform::Unix, "log_level", "DEBUG", Value("debug"))]
 #[test_case(Platform::Unix, "log_level", "error", Value("error"))]
-#[test_case(Platform::Unix, "log_level", "verbose", Refused("expected error, info or debug"))]
+#[test_case(
+    Platform::Unix,
+    "log_level",
+    "verbose",
+    Refused("expected error, info or debug")
+)]
 // vdomain PREFIX @SUFFIX|IPADDR DOMAIN DIR (§3); DIR is the rest of the line
-#[test_case(Platform::Unix, "vdomain", "cc @computers.com computers.com /var/spool/vd/cc", Value("cc @computers.com computers.com /var/spool/vd/cc"))]
+#[test_case(
+    Platform::Unix,
+    "vdomain",
+    "cc @computers.com computers.com /var/spool/vd/cc",
+    Value("cc @computers.com computers.com /var/spool/vd/cc")
+)]
 #[test_case(Platform::Unix, "vdomain", "cc\t@computers.com   computers.com \t/var/spool/vd/cc", Value("cc @computers.com computers.com /var/spool/vd/cc"); "vdomain blanks between words")]
 #[test_case(Platform::Unix, "vdomain", "cc @a.com a.com /var/spool/my  vd dir", Value("cc @a.com a.com /var/spool/my  vd dir"); "vdomain dir with spaces")]
 #[test_case(Platform::Nt, "vdomain", "cc @a.com a.com c:\\Mail Spool\\cc", Value("cc @a.com a.com c:\\Mail Spool\\cc"); "vdomain nt dir with spaces")]
-#[test_case(Platform::Unix, "vdomain", "ip 192.0.2.10 ip.example /vd/ip", Value("ip 192.0.2.10 ip.example /vd/ip"))]
+#[test_case(
+    Platform::Unix,
+    "vdomain",
+    "ip 192.0.2.10 ip.example /vd/ip",
+    Value("ip 192.0.2.10 ip.example /vd/ip")
+)]
 #[test_case(Platform::Unix, "vdomain", "ip ::ffff:192.0.2.10 ip.example /vd/ip", Value("ip 192.0.2.10 ip.example /vd/ip"); "vdomain mapped address canonicalised")]
-#[test_case(Platform::Unix, "vdomain", "v6 2001:DB8:0:0::1 v6.example /vd/v6", Value("v6 2001:db8::1 v6.example /vd/v6"))]
-#[test_case(Platform::Unix, "vdomain", "cc @computers.com computers.com", Refused("expected PREFIX @SUFFIX|IPADDR DOMAIN DIR"))]
-#[test_case(Platform::Unix, "vdomain", "cc", Refused("expected PREFIX @SUFFIX|IPADDR DOMAIN DIR"))]
-#[test_case(Platform::Unix, "vdomain", "cc computers.com computers.com /vd/cc", Refused("expected @SUFFIX or an IP address as the second word"))]
-#[test_case(Platform::Unix, "vdomain", "cc 192.0.2.300 x.com /vd/cc", Refused("expected @SUFFIX or an IP address as the second word"))]
-#[test_case(Platform::Unix, "vdomain", "cc @ x.com /vd/cc", Refused("expected a domain after @"))]
-#[test_case(Platform::Unix, "vdomain", "cc @a@b x.com /vd/cc", Refused("expected a domain after @"))]
-#[test_case(Platform::Unix, "vdomain", "cc @x.com a@x.com /vd/cc", Refused("expected PREFIX @SUFFIX|IPADDR DOMAIN DIR"))]
-#[test_case(Platform::Unix, "vdomain", "c\u{1}c @x.com x.com /vd/cc", Refused("the PREFIX holds a control character"))]
+#[test_case(
+    Platform::Unix,
+    "vdomain",
+    "v6 2001:DB8:0:0::1 v6.example /vd/v6",
+    Value("v6 2001:db8::1 v6.example /vd/v6")
+)]
+#[test_case(
+    Platform::Unix,
+    "vdomain",
+    "cc @computers.com computers.com",
+    Refused("expected PREFIX @SUFFIX|IPADDR DOMAIN DIR")
+)]
+#[test_case(
+    Platform::Unix,
+    "vdomain",
+    "cc",
+    Refused("expected PREFIX @SUFFIX|IPADDR DOMAIN DIR")
+)]
+#[test_case(
+    Platform::Unix,
+    "vdomain",
+    "cc computers.com computers.com /vd/cc",
+    Refused("expected @SUFFIX or an IP address as the second word")
+)]
+#[test_case(
+    Platform::Unix,
+    "vdomain",
+    "cc 192.0.2.300 x.com /vd/cc",
+    Refused("expected @SUFFIX or an IP address as the second word")
+)]
+#[test_case(
+    Platform::Unix,
+    "vdomain",
+    "cc @ x.com /vd/cc",
+    Refused("expected a domain after @")
+)]
+#[test_case(
+    Platform::Unix,
+    "vdomain",
+    "cc @a@b x.com /vd/cc",
+    Refused("expected a domain after @")
+)]
+#[test_case(
+    Platform::Unix,
+    "vdomain",
+    "cc @x.com a@x.com /vd/cc",
+    Refused("expected PREFIX @SUFFIX|IPADDR DOMAIN DIR")
+)]
+#[test_case(
+    Platform::Unix,
+    "vdomain",
+    "c\u{1}c @x.com x.com /vd/cc",
+    Refused("the PREFIX holds a control character")
+)]
 // vdomain_passwd DOMAIN PATH
-#[test_case(Platform::Unix, "vdomain_passwd", "computers.com /etc/vd/cc.passwd", Value("computers.com /etc/vd/cc.passwd"))]
-#[test_case(Platform::Unix, "vdomain_passwd", "@computers.com   /etc/vd/cc passwd", Value("computers.com /etc/vd/cc passwd"))]
-#[test_case(Platform::Unix, "vdomain_passwd", "computers.com", Refused("expected DOMAIN PATH"))]
-#[test_case(Platform::Unix, "vdomain_passwd", "a@b /etc/p", Refused("expected DOMAIN PATH"))]
+#[test_case(
+    Platform::Unix,
+    "vdomain_passwd",
+    "computers.com /etc/vd/cc.passwd",
+    Value("computers.com /etc/vd/cc.passwd")
+)]
+#[test_case(
+    Platform::Unix,
+    "vdomain_passwd",
+    "@computers.com   /etc/vd/cc passwd",
+    Value("computers.com /etc/vd/cc passwd")
+)]
+#[test_case(
+    Platform::Unix,
+    "vdomain_passwd",
+    "computers.com",
+    Refused("expected DOMAIN PATH")
+)]
+#[test_case(
+    Platform::Unix,
+    "vdomain_passwd",
+    "a@b /etc/p",
+    Refused("expected DOMAIN PATH")
+)]
 // maildir_althome [DOMAIN] PATH
-#[test_case(Platform::Unix, "maildir_althome", "/shared/spool/maildir/vdomain1", Value("/shared/spool/maildir/vdomain1"))]
-#[test_case(Platform::Unix, "maildir_althome", "x.com /srv/maildir/x", Value("x.com /srv/maildir/x"))]
+#[test_case(
+    Platform::Unix,
+    "maildir_althome",
+    "/shared/spool/maildir/vdomain1",
+    Value("/shared/spool/maildir/vdomain1")
+)]
+#[test_case(
+    Platform::Unix,
+    "maildir_althome",
+    "x.com /srv/maildir/x",
+    Value("x.com /srv/maildir/x")
+)]
 #[test_case(Platform::Unix, "maildir_althome", "/srv/mail dirs/x", Value("/srv/mail dirs/x"); "althome path with spaces")]
 #[test_case(Platform::Nt, "maildir_althome", "c:\\maildir\\vd 1", Value("c:\\maildir\\vd 1"); "althome nt path")]
-#[test_case(Platform::Unix, "maildir_althome", "a@x.com /srv/x", Refused("expected [DOMAIN] PATH"))]
+#[test_case(
+    Platform::Unix,
+    "maildir_althome",
+    "a@x.com /srv/x",
+    Refused("expected [DOMAIN] PATH")
+)]
 // imapd_mailbox_name: relative to the home, no absolute path, no .. (§5)
 #[test_case(Platform::Unix, "imapd_mailbox_name", "mail", Value("mail"))]
 #[test_case(Platform::Unix, "imapd_mailbox_name", ".", Value("."))]
 #[test_case(Platform::Unix, "imapd_mailbox_name", "mail/imap", Value("mail/imap"))]
-#[test_case(Platform::Unix, "imapd_mailbox_name", "/var/mail", Refused("expected a directory relative to the home directory, without .."))]
-#[test_case(Platform::Unix, "imapd_mailbox_name", "..", Refused("expected a directory relative to the home directory, without .."))]
-#[test_case(Platform::Unix, "imapd_mailbox_name", "mail/../../etc", Refused("expected a directory relative to the home directory, without .."))]
-#[test_case(Platform::Nt, "imapd_mailbox_name", "mail\\..\\x", Refused("expected a directory relative to the home directory, without .."))]
-#[test_case(Platform::Nt, "imapd_mailbox_name", "\\mail", Refused("expected a directory relative to the home directory, without .."))]
-#[test_case(Platform::Nt, "imapd_mailbox_name", "c:mail", Refused("expected a directory relative to the home directory, without .."))]
+#[test_case(
+    Platform::Unix,
+    "imapd_mailbox_name",
+    "/var/mail",
+    Refused("expected a directory relative to the home directory, without ..")
+)]
+#[test_case(
+    Platform::Unix,
+    "imapd_mailbox_name",
+    "..",
+    Refused("expected a directory relative to the home directory, without ..")
+)]
+#[test_case(
+    Platform::Unix,
+    "imapd_mailbox_name",
+    "mail/../../etc",
+    Refused("expected a directory relative to the home directory, without ..")
+)]
+#[test_case(
+    Platform::Nt,
+    "imapd_mailbox_name",
+    "mail\\..\\x",
+    Refused("expected a directory relative to the home directory, without ..")
+)]
+#[test_case(
+    Platform::Nt,
+    "imapd_mailbox_name",
+    "\\mail",
+    Refused("expected a directory relative to the home directory, without ..")
+)]
+#[test_case(
+    Platform::Nt,
+    "imapd_mailbox_name",
+    "c:mail",
+    Refused("expected a directory relative to the home directory, without ..")
+)]
 #[test_case(Platform::Unix, "imapd_mailbox_name", "..mail", Value("..mail"))]
 // valid_users / user_ip_address: *-wildcard lists, commas or blanks; %3A is `:` (§2, §6)
-#[test_case(Platform::Unix, "valid_users", "bob, alice\tcc_*", Value("bob,alice,cc_*"))]
-#[test_case(Platform::Unix, "user_ip_address", "192.168.*,10.0.0.1", Value("192.168.*,10.0.0.1"))]
-#[test_case(Platform::Unix, "user_ip_address", "2001%3Adb8%3A%3A1, fe80%3a*", Value("2001:db8::1,fe80:*"))]
-#[test_case(Platform::Unix, "valid_users", ", ,", Refused("expected one or more patterns"))]
+#[test_case(
+    Platform::Unix,
+    "valid_users",
+    "bob, alice\tcc_*",
+    Value("bob,alice,cc_*")
+)]
+#[test_case(
+    Platform::Unix,
+    "user_ip_address",
+    "192.168.*,10.0.0.1",
+    Value("192.168.*,10.0.0.1")
+)]
+#[test_case(
+    Platform::Unix,
+    "user_ip_address",
+    "2001%3Adb8%3A%3A1, fe80%3a*",
+    Value("2001:db8::1,fe80:*")
+)]
+#[test_case(
+    Platform::Unix,
+    "valid_users",
+    ", ,",
+    Refused("expected one or more patterns")
+)]
 // host_domain: one word
 #[test_case(Platform::Unix, "host_domain", "Example.COM", Value("Example.COM"))]
-#[test_case(Platform::Unix, "host_domain", "example.com mail.example.com", Refused("expected one domain name"))]
-#[test_case(Platform::Unix, "host_domain", "bob@example.com", Refused("expected one domain name"))]
+#[test_case(
+    Platform::Unix,
+    "host_domain",
+    "example.com mail.example.com",
+    Refused("expected one domain name")
+)]
+#[test_case(
+    Platform::Unix,
+    "host_domain",
+    "bob@example.com",
+    Refused("expected one domain name")
+)]
 // addresses (§6)
 #[test_case(Platform::Unix, "dpop_host", "::ffff:192.0.2.1", Value("192.0.2.1"))]
 #[test_case(Platform::Unix, "dpop_host", "2001:0db8::0001", Value("2001:db8::1"))]
-#[test_case(Platform::Unix, "dpop_host", "localhost", Refused("expected an IPv4 or IPv6 address"))]
+#[test_case(
+    Platform::Unix,
+    "dpop_host",
+    "localhost",
+    Refused("expected an IPv4 or IPv6 address")
+)]
 // command lines, paths and free text: literal, no quoting or escapes, `#` is part of the value
-#[test_case(Platform::Unix, "authent_process", "/usr/local/dmail/nwauth  -v\t-x", Value("/usr/local/dmail/nwauth -v -x"))]
+#[test_case(
+    Platform::Unix,
+    "authent_process",
+    "/usr/local/dmail/nwauth  -v\t-x",
+    Value("/usr/local/dmail/nwauth -v -x")
+)]
 #[test_case(Platform::Nt, "drop_path", "c:\\dmail\\in", Value("c:\\dmail\\in"))]
-#[test_case(Platform::Unix, "bulletin_from", "The  Mail # Team", Value("The  Mail # Team"))]
+#[test_case(
+    Platform::Unix,
+    "bulletin_from",
+    "The  Mail # Team",
+    Value("The  Mail # Team")
+)]
 #[test_case(Platform::Unix, "vdomain_separator", ".", Value("."))]
 #[test_case(Platform::Unix, "lock_id", "node-1", Value("node-1"))]
 fn one_value(platform: Platform, name: &str, raw: &str, want: Want) {
@@ -380,10 +634,7 @@ fn vdomain_fields_are_typed() {
     assert_eq!(v[0].key, VdomainKey::Suffix("Computers.com".into()));
     assert_eq!(v[0].domain, "computers.com");
     assert_eq!(v[0].dir, "/var/spool/vd/my dir");
-    assert_eq!(
-        v[1].key,
-        VdomainKey::Address("10.1.2.3".parse().unwrap())
-    );
+    assert_eq!(v[1].key, VdomainKey::Address("10.1.2.3".parse().unwrap()));
     assert_eq!(
         v[2].key,
         VdomainKey::Address("2001:db8::5".parse().unwrap())
@@ -457,7 +708,9 @@ fn crlf_and_bom() {
     assert_eq!(parse(&lf, Platform::Nt).config, l.config);
     // A last line without an ending still counts.
     assert_eq!(
-        parse("hash_spool 1\r\nhash_spool 2", Platform::Unix).config.hash_spool,
+        parse("hash_spool 1\r\nhash_spool 2", Platform::Unix)
+            .config
+            .hash_spool,
         HashSpool::Two
     );
 }
@@ -477,8 +730,12 @@ fn non_utf8_bytes() {
     assert_eq!(
         diags(&l),
         [
-            format!("{PATH}:3: error: bulletin_from: the value is not valid UTF-8; the setting is ignored"),
-            format!("{PATH}:4: note: drop_users: not an IMAPD setting; kept for other DMail programs (its value is not UTF-8)"),
+            format!(
+                "{PATH}:3: error: bulletin_from: the value is not valid UTF-8; the setting is ignored"
+            ),
+            format!(
+                "{PATH}:4: note: drop_users: not an IMAPD setting; kept for other DMail programs (its value is not UTF-8)"
+            ),
         ]
     );
     assert_eq!(
@@ -501,9 +758,15 @@ fn duplicate_in_one_file_warns_and_later_wins() {
     assert_eq!(
         diags(&l),
         [
-            format!("{PATH}:3: warning: hash_spool: also set on line 1 of this file; this later value wins"),
-            format!("{PATH}:6: warning: hash_spool: also set on line 3 of this file; this later value wins"),
-            format!("{PATH}:7: warning: drop_path: also set on line 5 of this file; this later value wins"),
+            format!(
+                "{PATH}:3: warning: hash_spool: also set on line 1 of this file; this later value wins"
+            ),
+            format!(
+                "{PATH}:6: warning: hash_spool: also set on line 3 of this file; this later value wins"
+            ),
+            format!(
+                "{PATH}:7: warning: drop_path: also set on line 5 of this file; this later value wins"
+            ),
         ]
     );
     assert_eq!(l.config.hash_spool, HashSpool::None);
@@ -529,7 +792,10 @@ fn same_setting_in_included_file_does_not_warn() {
     let l = dmail_conf::load(&root.join("dmail.conf"), Program::Imapd, Platform::Unix).unwrap();
     assert_eq!(diags(&l), Vec::<String>::new());
     assert_eq!(l.config.hash_spool, HashSpool::Two);
-    assert_eq!(l.origin("hash_spool").unwrap().file, root.join("imapd.conf"));
+    assert_eq!(
+        l.origin("hash_spool").unwrap().file,
+        root.join("imapd.conf")
+    );
 }
 
 // dmail-conventions §1: unknown settings are kept, in order, with a note (never a warning or an
@@ -578,7 +844,10 @@ fn unknown_settings_are_kept_with_a_note() {
 #[test_case("hash_spool \t "; "blanks only")]
 #[test_case("DROP_PATH"; "upper case optional")]
 fn empty_value_is_an_error(line: &str) {
-    let l = parse(&format!("drop_path /keep\nhash_spool 1\n{line}\n"), Platform::Unix);
+    let l = parse(
+        &format!("drop_path /keep\nhash_spool 1\n{line}\n"),
+        Platform::Unix,
+    );
     let name = line.split_whitespace().next().unwrap().to_ascii_lowercase();
     assert_eq!(
         diags(&l),
@@ -602,8 +871,12 @@ fn invalid_value_keeps_earlier_value() {
         diags(&l),
         [
             format!("{PATH}:2: error: hash_spool: expected 0, 1 or 2; the setting is ignored"),
-            format!("{PATH}:3: error: imapd_timeout: expected a whole number of seconds; the setting is ignored"),
-            format!("{PATH}:4: error: vdomain: expected PREFIX @SUFFIX|IPADDR DOMAIN DIR; the setting is ignored"),
+            format!(
+                "{PATH}:3: error: imapd_timeout: expected a whole number of seconds; the setting is ignored"
+            ),
+            format!(
+                "{PATH}:4: error: vdomain: expected PREFIX @SUFFIX|IPADDR DOMAIN DIR; the setting is ignored"
+            ),
         ]
     );
     assert_eq!(l.config.hash_spool, HashSpool::One);
@@ -649,10 +922,15 @@ const GOOD: &str = "drop_path /var/spool/mail\nhost_domain example.com\n";
 
 #[test]
 fn checks_pass_a_good_config() {
-    assert_eq!(check(GOOD, Platform::Unix, Platform::Unix, false), Vec::<String>::new());
+    assert_eq!(
+        check(GOOD, Platform::Unix, Platform::Unix, false),
+        Vec::<String>::new()
+    );
     assert_eq!(
         check(
-            &format!("{GOOD}use_maildir true\nmaildir_home /var/maildir\nvdomain cc @a.com a.com /vd/cc\n"),
+            &format!(
+                "{GOOD}use_maildir true\nmaildir_home /var/maildir\nvdomain cc @a.com a.com /vd/cc\n"
+            ),
             Platform::Unix,
             Platform::Unix,
             true
@@ -664,7 +942,12 @@ fn checks_pass_a_good_config() {
 #[test]
 fn check_drop_path_missing() {
     assert_eq!(
-        check("host_domain example.com\n", Platform::Unix, Platform::Unix, false),
+        check(
+            "host_domain example.com\n",
+            Platform::Unix,
+            Platform::Unix,
+            false
+        ),
         [format!("{PATH}:0: error: drop_path: required, and not set")]
     );
 }
@@ -673,7 +956,9 @@ fn check_drop_path_missing() {
 fn check_no_host_domain() {
     assert_eq!(
         check("drop_path /d\n", Platform::Unix, Platform::Unix, false),
-        [format!("{PATH}:0: warning: host_domain: not set: logins naming a domain can only reach virtual domains")]
+        [format!(
+            "{PATH}:0: warning: host_domain: not set: logins naming a domain can only reach virtual domains"
+        )]
     );
 }
 
@@ -684,12 +969,19 @@ fn check_no_host_domain() {
 #[test_case("authent_process /a\n", false; "process without external")]
 fn check_external_authenticator(extra: &str, error: bool) {
     let expected: Vec<String> = if error {
-        vec![format!("{PATH}:3: error: authent_method: external needs authent_process (or imapd_authent_process), which is not set")]
+        vec![format!(
+            "{PATH}:3: error: authent_method: external needs authent_process (or imapd_authent_process), which is not set"
+        )]
     } else {
         vec![]
     };
     assert_eq!(
-        check(&format!("{GOOD}{extra}"), Platform::Unix, Platform::Unix, false),
+        check(
+            &format!("{GOOD}{extra}"),
+            Platform::Unix,
+            Platform::Unix,
+            false
+        ),
         expected
     );
 }
@@ -697,23 +989,42 @@ fn check_external_authenticator(extra: &str, error: bool) {
 #[test]
 fn check_nt_user_on_unix_host() {
     assert_eq!(
-        check(&format!("{GOOD}authent_method nt_user\n"), Platform::Unix, Platform::Unix, false),
-        [format!("{PATH}:3: error: authent_method: nt_user works only on Windows")]
+        check(
+            &format!("{GOOD}authent_method nt_user\n"),
+            Platform::Unix,
+            Platform::Unix,
+            false
+        ),
+        [format!(
+            "{PATH}:3: error: authent_method: nt_user works only on Windows"
+        )]
     );
     // The NT default, checked on a Unix host: no line to point at.
     assert_eq!(
         check(GOOD, Platform::Nt, Platform::Unix, false),
-        [format!("{PATH}:0: error: authent_method: nt_user works only on Windows")]
+        [format!(
+            "{PATH}:0: error: authent_method: nt_user works only on Windows"
+        )]
     );
-    assert_eq!(check(GOOD, Platform::Nt, Platform::Nt, false), Vec::<String>::new());
+    assert_eq!(
+        check(GOOD, Platform::Nt, Platform::Nt, false),
+        Vec::<String>::new()
+    );
 }
 
 // dmail-conventions §5: use_maildir needs maildir_home, and a maildir engine in the build.
 #[test]
 fn check_use_maildir() {
     assert_eq!(
-        check(&format!("{GOOD}use_maildir true\n"), Platform::Unix, Platform::Unix, true),
-        [format!("{PATH}:3: error: use_maildir: needs maildir_home, which is not set")]
+        check(
+            &format!("{GOOD}use_maildir true\n"),
+            Platform::Unix,
+            Platform::Unix,
+            true
+        ),
+        [format!(
+            "{PATH}:3: error: use_maildir: needs maildir_home, which is not set"
+        )]
     );
     assert_eq!(
         check(
@@ -722,13 +1033,22 @@ fn check_use_maildir() {
             Platform::Unix,
             false
         ),
-        [format!("{PATH}:3: error: use_maildir: maildir storage is not built into this imapd; logins will fail")]
+        [format!(
+            "{PATH}:3: error: use_maildir: maildir storage is not built into this imapd; logins will fail"
+        )]
     );
     assert_eq!(
-        check(&format!("{GOOD}use_maildir on\n"), Platform::Unix, Platform::Unix, false),
+        check(
+            &format!("{GOOD}use_maildir on\n"),
+            Platform::Unix,
+            Platform::Unix,
+            false
+        ),
         [
             format!("{PATH}:3: error: use_maildir: needs maildir_home, which is not set"),
-            format!("{PATH}:3: error: use_maildir: maildir storage is not built into this imapd; logins will fail"),
+            format!(
+                "{PATH}:3: error: use_maildir: maildir storage is not built into this imapd; logins will fail"
+            ),
         ]
     );
 }
@@ -736,12 +1056,26 @@ fn check_use_maildir() {
 #[test]
 fn check_tls_pair() {
     assert_eq!(
-        check(&format!("{GOOD}imapd_tls_cert /c.pem\n"), Platform::Unix, Platform::Unix, false),
-        [format!("{PATH}:3: error: imapd_tls_cert: imapd_tls_cert and imapd_tls_key must be set together")]
+        check(
+            &format!("{GOOD}imapd_tls_cert /c.pem\n"),
+            Platform::Unix,
+            Platform::Unix,
+            false
+        ),
+        [format!(
+            "{PATH}:3: error: imapd_tls_cert: imapd_tls_cert and imapd_tls_key must be set together"
+        )]
     );
     assert_eq!(
-        check(&format!("{GOOD}imapd_tls_key /k.pem\n"), Platform::Unix, Platform::Unix, false),
-        [format!("{PATH}:3: error: imapd_tls_key: imapd_tls_cert and imapd_tls_key must be set together")]
+        check(
+            &format!("{GOOD}imapd_tls_key /k.pem\n"),
+            Platform::Unix,
+            Platform::Unix,
+            false
+        ),
+        [format!(
+            "{PATH}:3: error: imapd_tls_key: imapd_tls_cert and imapd_tls_key must be set together"
+        )]
     );
 }
 
@@ -756,9 +1090,12 @@ fn check_tls_pair() {
 #[test_case(Platform::Unix, "/var/spool/mail", "/var/spool/Mail", false; "unix is case-sensitive")]
 #[test_case(Platform::Nt, "c:\\Spool\\Mail", "C:/spool/mail/", true; "nt case and separators")]
 fn check_vdomain_dir_equal_to_drop_path(platform: Platform, drop: &str, dir: &str, warn: bool) {
-    let text = format!("drop_path {drop}\nhost_domain example.com\nvdomain cc @a.com a.com {dir}\n");
+    let text =
+        format!("drop_path {drop}\nhost_domain example.com\nvdomain cc @a.com a.com {dir}\n");
     let expected: Vec<String> = if warn {
-        vec![format!("{PATH}:3: warning: vdomain: its DIR is drop_path: its users' drop files may collide with main-domain users'")]
+        vec![format!(
+            "{PATH}:3: warning: vdomain: its DIR is drop_path: its users' drop files may collide with main-domain users'"
+        )]
     } else {
         vec![]
     };
@@ -772,7 +1109,9 @@ fn check_two_vdomains_sharing_a_dir() {
     );
     assert_eq!(
         check(&text, Platform::Unix, Platform::Unix, false),
-        [format!("{PATH}:6: warning: vdomain: its DIR is also the DIR of virtual domain a.com: their users' drop files may collide")]
+        [format!(
+            "{PATH}:6: warning: vdomain: its DIR is also the DIR of virtual domain a.com: their users' drop files may collide"
+        )]
     );
 }
 
@@ -786,7 +1125,11 @@ fn check_points_into_included_file() {
         "imapd_include_level 1\ndrop_path /d\nhost_domain x.com\nvdomain aa @a.com a.com /vd\n#include vd.conf\n",
     )
     .unwrap();
-    std::fs::write(root.join("vd.conf"), "# more\nvdomain bb @b.com b.com /vd/\n").unwrap();
+    std::fs::write(
+        root.join("vd.conf"),
+        "# more\nvdomain bb @b.com b.com /vd/\n",
+    )
+    .unwrap();
     let l = dmail_conf::load(&root.join("dmail.conf"), Program::Imapd, Platform::Unix).unwrap();
     let found: Vec<String> = imapd_checks(&l, Platform::Unix, Build { maildir: false })
         .iter()
