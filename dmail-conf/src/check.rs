@@ -3,6 +3,8 @@
 //!
 //! Checks only read a [`Loaded`]; they must never change the configuration.
 
+use std::sync::Arc;
+
 use camino::{Utf8Component, Utf8Path, Utf8PathBuf};
 
 use crate::diag::{Diagnostic, Severity};
@@ -38,14 +40,14 @@ pub fn imapd_checks(loaded: &Loaded, host: Platform, build: Build) -> Vec<Diagno
     let mut at = |name: &str, severity: Severity, reason: &str| {
         let (file, line) = match loaded.origin(name) {
             Some(o) => (o.file.clone(), o.line),
-            None => (loaded.path.clone(), 0),
+            None => (Arc::from(loaded.path.as_path()), 0),
         };
         out.push(Diagnostic {
             file,
             line,
             severity,
             setting: name.to_owned(),
-            reason: reason.to_owned(),
+            reason: reason.to_owned().into(),
         });
     };
     if c.authent_method == AuthentMethod::NtUser && host != Platform::Nt {
@@ -103,14 +105,14 @@ pub fn imapd_checks(loaded: &Loaded, host: Platform, build: Build) -> Vec<Diagno
         let origin = loaded.origins_of("vdomain").get(index).cloned();
         let (file, line) = match origin {
             Some(o) => (o.file, o.line),
-            None => (loaded.path.clone(), 0),
+            None => (Arc::from(loaded.path.as_path()), 0),
         };
         out.push(Diagnostic {
             file,
             line,
             severity: Severity::Warning,
             setting: "vdomain".into(),
-            reason,
+            reason: reason.into(),
         });
     }
     out

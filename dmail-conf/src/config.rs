@@ -362,7 +362,7 @@ impl Config {
     pub fn vdomain_passwd_for(&self, vdomain: &Vdomain) -> Option<&VdomainPasswd> {
         self.vdomain_passwd
             .iter()
-            .find(|p| vdomain.names(&p.domain))
+            .find(|p| vdomain.is_named(&p.domain))
     }
 
     /// Every value of a setting IMAPD does not know, in file order.

@@ -49,7 +49,7 @@ pub const LOG_LEVEL: LogLevel = LogLevel::Info;
 /// relative `log`, which the Windows service resolves against its own directory).
 pub fn log_path(platform: Platform, dmail_path: Option<&camino::Utf8Path>) -> Utf8PathBuf {
     match (dmail_path, platform) {
-        (Some(dir), _) => dir.join("log"),
+        (Some(dir), _) => platform.join(dir, &["log"]),
         (None, Platform::Unix) => Utf8PathBuf::from("/usr/local/dmail/log"),
         (None, Platform::Nt) => Utf8PathBuf::from("log"),
     }

@@ -3,9 +3,11 @@
 //! A diagnostic's reason must never quote the text of the line or the value, so that showing
 //! diagnostics cannot leak what the file holds.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
-use camino::Utf8PathBuf;
+use camino::Utf8Path;
 
 /// How serious a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -34,10 +36,13 @@ pub const FILE_SETTING: &str = "(file)";
 
 /// One finding. Line 0 means the file as a whole (e.g. a required setting that is missing).
 ///
+/// The file is shared (`Arc`) and the reason borrowed where it is fixed text, because a large
+/// dmail.conf gives a note for every DPOP/DSMTP setting and IMAPD reads it for every connection.
+///
 /// ```
 /// use dmail_conf::{Diagnostic, Severity};
 /// let d = Diagnostic {
-///     file: "/etc/dmail.conf".into(), line: 3, severity: Severity::Error,
+///     file: camino::Utf8Path::new("/etc/dmail.conf").into(), line: 3, severity: Severity::Error,
 ///     setting: "hash_spool".into(), reason: "expected 0, 1 or 2".into(),
 /// };
 /// assert_eq!(d.to_string(), "/etc/dmail.conf:3: error: hash_spool: expected 0, 1 or 2");
@@ -45,7 +50,7 @@ pub const FILE_SETTING: &str = "(file)";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
     /// The file it is in.
-    pub file: Utf8PathBuf,
+    pub file: Arc<Utf8Path>,
     /// The 1-based line, or 0 for the whole file.
     pub line: u32,
     /// How serious.
@@ -53,7 +58,7 @@ pub struct Diagnostic {
     /// The setting or directive it is about (lower-case), or [`FILE_SETTING`].
     pub setting: String,
     /// Why, in words an administrator can act on.
-    pub reason: String,
+    pub reason: Cow<'static, str>,
 }
 
 impl fmt::Display for Diagnostic {

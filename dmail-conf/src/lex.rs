@@ -47,7 +47,10 @@ fn is_blank(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
+/// Trims blanks, and also stray CRs (a file with CR CR LF endings, or a CR before a tab), so that a
+/// value never keeps a CR that writing it back would lose.
 fn trim(mut s: &[u8]) -> &[u8] {
+    let is_blank = |b: u8| b == b' ' || b == b'\t' || b == b'\r';
     while let [first, tail @ ..] = s {
         if !is_blank(*first) {
             break;

@@ -5,12 +5,14 @@
 //! set; it must never decide a value's meaning (see `values`) and never fail because of a bad
 //! line: the server must start with defaults and say what was wrong.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use camino::{Utf8Path, Utf8PathBuf};
 
-use crate::config::{Arity, Config, Stored};
+use crate::config::{Arity, Config, OtherSetting, Stored};
 use crate::defaults;
 use crate::diag::{Diagnostic, FILE_SETTING, Severity};
 use crate::lex::{IncludeKind, Line, classify, lines};
@@ -20,7 +22,7 @@ use crate::{Platform, Program};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Location {
     /// The file.
-    pub file: Utf8PathBuf,
+    pub file: Arc<Utf8Path>,
     /// The 1-based line.
     pub line: u32,
 }
@@ -96,7 +98,7 @@ pub fn load(path: &Utf8Path, program: Program, platform: Platform) -> Result<Loa
     })?;
     let mut loader = Loader::new(path, program, platform);
     loader.stack.push(identity(path));
-    loader.read_file(path, &text, 0);
+    loader.read_file(&Arc::from(path), &text, 0);
     Ok(loader.finish())
 }
 
@@ -121,7 +123,7 @@ pub fn parse_str(text: &str, path: &Utf8Path, program: Program, platform: Platfo
 pub fn parse_bytes(text: &[u8], path: &Utf8Path, program: Program, platform: Platform) -> Loaded {
     let mut loader = Loader::new(path, program, platform);
     loader.stack.push(identity(path));
-    loader.read_file(path, text, 0);
+    loader.read_file(&Arc::from(path), text, 0);
     loader.finish()
 }
 
@@ -162,23 +164,23 @@ impl Loader {
 
     fn report(
         &mut self,
-        file: &Utf8Path,
+        file: &Arc<Utf8Path>,
         line: u32,
         severity: Severity,
         setting: &str,
-        reason: String,
+        reason: impl Into<Cow<'static, str>>,
     ) {
         self.diagnostics.push(Diagnostic {
-            file: file.to_owned(),
+            file: Arc::clone(file),
             line,
             severity,
             setting: setting.to_owned(),
-            reason,
+            reason: reason.into(),
         });
     }
 
     /// Reads one file's lines; `depth` is 0 for the top file.
-    fn read_file(&mut self, file: &Utf8Path, text: &[u8], depth: u32) {
+    fn read_file(&mut self, file: &Arc<Utf8Path>, text: &[u8], depth: u32) {
         // Single-valued settings seen in this file, for the duplicate warning.
         let mut seen: HashMap<&'static str, u32> = HashMap::new();
         for (number, line) in lines(text) {
@@ -192,49 +194,45 @@ impl Loader {
 
     fn setting(
         &mut self,
-        file: &Utf8Path,
+        file: &Arc<Utf8Path>,
         number: u32,
         name: &[u8],
-        value: &[u8],
+        raw: &[u8],
         seen: &mut HashMap<&'static str, u32>,
     ) {
         let name = String::from_utf8_lossy(name).to_ascii_lowercase();
         let info = Config::setting_info(&name);
-        let Ok(value) = std::str::from_utf8(value) else {
-            match info {
-                Some(_) => self.report(
-                    file,
-                    number,
-                    Severity::Error,
-                    &name,
-                    "the value is not valid UTF-8; the setting is ignored".into(),
-                ),
-                None => {
-                    self.report(file, number, Severity::Note, &name, "not an IMAPD setting; kept for other DMail programs (its value is not UTF-8)".into());
-                    let lossy = String::from_utf8_lossy(value).into_owned();
-                    let _ = self.config.store(&name, &lossy);
-                }
+        let value = match (std::str::from_utf8(raw), info) {
+            (Ok(value), Some(info)) => (value, info),
+            (Err(_), Some(_)) => {
+                let reason = "the value is not valid UTF-8; the setting is ignored";
+                return self.report(file, number, Severity::Error, &name, reason);
             }
-            return;
+            (value, None) => {
+                // Kept for DPOP and DSMTP callers; most lines of a large dmail.conf come here.
+                let reason = match value {
+                    Ok(_) => "not an IMAPD setting; kept for other DMail programs",
+                    Err(_) => {
+                        "not an IMAPD setting; kept for other DMail programs (its value is not UTF-8)"
+                    }
+                };
+                self.report(file, number, Severity::Note, &name, reason);
+                let value = String::from_utf8_lossy(raw);
+                self.config.other.push(OtherSetting {
+                    name,
+                    value: value.into_owned(),
+                });
+                return;
+            }
         };
-        let Some(info) = info else {
-            let _ = self.config.store(&name, value);
-            self.report(
-                file,
-                number,
-                Severity::Note,
-                &name,
-                "not an IMAPD setting; kept for other DMail programs".into(),
-            );
-            return;
-        };
+        let (value, info) = value;
         if value.is_empty() {
             self.report(
                 file,
                 number,
                 Severity::Error,
                 info.name,
-                "no value given; the setting is ignored".into(),
+                "no value given; the setting is ignored",
             );
             return;
         }
@@ -272,7 +270,7 @@ impl Loader {
 
     fn include(
         &mut self,
-        file: &Utf8Path,
+        file: &Arc<Utf8Path>,
         number: u32,
         kind: IncludeKind,
         path: &[u8],
@@ -302,13 +300,7 @@ impl Loader {
             return;
         }
         if path.is_empty() {
-            self.report(
-                file,
-                number,
-                Severity::Error,
-                keyword,
-                "no file named".into(),
-            );
+            self.report(file, number, Severity::Error, keyword, "no file named");
             return;
         }
         let Ok(path) = std::str::from_utf8(path) else {
@@ -317,7 +309,7 @@ impl Loader {
                 number,
                 Severity::Error,
                 keyword,
-                "the path is not valid UTF-8".into(),
+                "the path is not valid UTF-8",
             );
             return;
         };
@@ -332,7 +324,7 @@ impl Loader {
                 number,
                 Severity::Error,
                 keyword,
-                "include cycle: the file includes itself".into(),
+                "include cycle: the named file is already being read",
             );
             return;
         }
@@ -350,7 +342,7 @@ impl Loader {
             }
         };
         self.stack.push(id);
-        self.read_file(&target, &text, depth + 1);
+        self.read_file(&Arc::from(target.as_path()), &text, depth + 1);
         self.stack.pop();
     }
 }
@@ -375,10 +367,10 @@ pub(crate) fn io_reason(e: &std::io::Error) -> String {
 /// ```
 pub fn unreadable_diagnostic(err: &ReadError) -> Diagnostic {
     Diagnostic {
-        file: err.path.clone(),
+        file: Arc::from(err.path.as_path()),
         line: 0,
         severity: Severity::Error,
         setting: FILE_SETTING.to_owned(),
-        reason: format!("cannot read: {}", io_reason(&err.source)),
+        reason: format!("cannot read: {}", io_reason(&err.source)).into(),
     }
 }

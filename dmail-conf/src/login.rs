@@ -129,14 +129,14 @@ impl Config {
         })
     }
 
-    /// Step 2 with a typed domain: host_domain first, then the first vdomain naming it.
+    /// Step 2 with a typed domain: host_domain first, then the first `@SUFFIX` vdomain naming it.
     fn domain_by_name(&self, typed: &str) -> Result<LoginDomain, LoginError> {
         if self.host_domain.iter().any(|d| d.matches(typed)) {
             return Ok(LoginDomain::Main);
         }
         self.vdomain
             .iter()
-            .position(|v| v.names(typed))
+            .position(|v| v.selected_by(typed))
             .map(|index| LoginDomain::Virtual {
                 index,
                 vdomain: self.vdomain[index].clone(),

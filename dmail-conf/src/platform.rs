@@ -64,6 +64,39 @@ impl Platform {
             Platform::Nt => c == '/' || c == '\\',
         }
     }
+
+    /// The separator this platform writes: `/` on Unix, `\` on NT.
+    ///
+    /// ```
+    /// # use dmail_conf::Platform;
+    /// assert_eq!(Platform::Nt.separator(), '\\');
+    /// ```
+    pub const fn separator(self) -> char {
+        match self {
+            Platform::Unix => '/',
+            Platform::Nt => '\\',
+        }
+    }
+
+    /// Joins path components with this platform's separator (whatever the host's is), adding
+    /// none after a base that already ends with one, so that NT paths are computed and tested on
+    /// Unix exactly as on Windows.
+    ///
+    /// ```
+    /// # use dmail_conf::Platform;
+    /// assert_eq!(Platform::Nt.join(r"c:\dmail\".into(), &["b", "bob"]), r"c:\dmail\b\bob");
+    /// assert_eq!(Platform::Unix.join("/var/mail".into(), &["bob"]), "/var/mail/bob");
+    /// ```
+    pub fn join(self, base: &camino::Utf8Path, parts: &[&str]) -> camino::Utf8PathBuf {
+        let mut s = base.as_str().to_owned();
+        for part in parts {
+            if !s.is_empty() && !s.ends_with(|c| self.is_separator(c)) {
+                s.push(self.separator());
+            }
+            s.push_str(part);
+        }
+        camino::Utf8PathBuf::from(s)
+    }
 }
 
 /// Which DMail program is reading the file. It decides how `#include` and `#imapd_include` are

@@ -419,7 +419,8 @@ pub enum VdomainKey {
 /// let v = Vdomain::parse_value("cc @computers.com computers.com /var/spool/vd/cc", Platform::Unix).unwrap();
 /// assert_eq!(v.prefix, "cc");
 /// assert_eq!(v.key, VdomainKey::Suffix("computers.com".into()));
-/// assert!(v.names("COMPUTERS.com"));
+/// assert!(v.selected_by("COMPUTERS.com"));
+/// assert!(v.is_named("computers.com"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Vdomain {
@@ -434,11 +435,24 @@ pub struct Vdomain {
 }
 
 impl Vdomain {
-    /// Whether a typed login domain selects this virtual domain: it equals the `@SUFFIX` or the
-    /// DOMAIN, ASCII case-insensitively, with no sub-domain matching (dmail-conventions §3).
-    pub fn names(&self, typed: &str) -> bool {
-        let by_suffix = matches!(&self.key, VdomainKey::Suffix(s) if s.eq_ignore_ascii_case(typed));
-        by_suffix || self.domain.eq_ignore_ascii_case(typed)
+    /// Whether a domain typed in a login selects this virtual domain (dmail-conventions §3 step
+    /// 2): only `@SUFFIX` lines are selected by a typed domain, when it equals their SUFFIX or
+    /// DOMAIN, ASCII case-insensitively, with no sub-domain matching. An IP line is selected by
+    /// the local address alone. \[decided\]
+    pub fn selected_by(&self, typed: &str) -> bool {
+        match &self.key {
+            VdomainKey::Suffix(s) => {
+                s.eq_ignore_ascii_case(typed) || self.domain.eq_ignore_ascii_case(typed)
+            }
+            VdomainKey::Address(_) => false,
+        }
+    }
+
+    /// Whether a domain named by another setting (`vdomain_passwd`, `maildir_althome`) means this
+    /// virtual domain: its DOMAIN, or its SUFFIX, ASCII case-insensitively.
+    pub fn is_named(&self, name: &str) -> bool {
+        let by_suffix = matches!(&self.key, VdomainKey::Suffix(s) if s.eq_ignore_ascii_case(name));
+        by_suffix || self.domain.eq_ignore_ascii_case(name)
     }
 }
 
@@ -518,7 +532,7 @@ impl SettingValue for VdomainPasswd {
 /// DOMAIN) for every virtual domain.
 ///
 /// A value with two or more words whose first word holds no path separator is `DOMAIN PATH`;
-/// anything else is a `PATH`, which may contain blanks. [decided]
+/// anything else is a `PATH`, which may contain blanks. \[decided\]
 ///
 /// ```
 /// use dmail_conf::values::{MaildirAlthome, SettingValue};

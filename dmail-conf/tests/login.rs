@@ -96,6 +96,8 @@ fn config(base: &str, extra: &str, platform: Platform) -> Config {
 #[test_case(BASE, "", b"bob", Some("2001:db8::10"), Virtual(5, "bob", "v6_bob", "v6.com"); "by IPv6 local address")]
 #[test_case(BASE, "", b"bob", Some("192.0.2.99"), Main("bob", "bob", Some("example.com")); "other address is main")]
 #[test_case(BASE, "", b"sales@computers.com", Some("192.0.2.10"), Virtual(0, "sales", "cc_sales", "computers.com"); "typed domain ignores address")]
+// An IP vdomain is selected by the local address alone: typing its DOMAIN does not reach it.
+#[test_case(BASE, "", b"bob@ipdomain.com", Some("192.0.2.10"), unknown("ipdomain.com"); "typed domain of an IP vdomain")]
 // ---- failures ----
 #[test_case(BASE, "", b"", None, Fails(LoginError::EmptyLocalPart); "empty login")]
 #[test_case(BASE, "", b"@example.com", None, Fails(LoginError::EmptyLocalPart); "empty local part")]

@@ -223,7 +223,8 @@ fn platform_defaults() {
 #[test_case(Platform::Unix, "dmail_path /opt/dmail/\n", "/opt/dmail/log"; "unix dmail_path trailing slash")]
 #[test_case(Platform::Unix, "dmail_path /opt/dmail\nlog_path /var/log/dmail\n", "/var/log/dmail"; "log_path wins")]
 #[test_case(Platform::Nt, "", "log"; "nt default")]
-#[test_case(Platform::Nt, "dmail_path c:/dmail\n", "c:/dmail/log"; "nt dmail_path")]
+#[test_case(Platform::Nt, "dmail_path c:\\dmail\n", "c:\\dmail\\log"; "nt dmail_path")]
+#[test_case(Platform::Nt, "dmail_path c:\\dmail\\\n", "c:\\dmail\\log"; "nt dmail_path trailing separator")]
 #[test_case(Platform::Nt, "log_path c:\\dmail\\logs\n", "c:\\dmail\\logs"; "nt log_path literal")]
 fn log_dir(platform: Platform, text: &str, expected: &str) {
     let l = parse(text, platform);
@@ -793,8 +794,8 @@ fn same_setting_in_included_file_does_not_warn() {
     assert_eq!(diags(&l), Vec::<String>::new());
     assert_eq!(l.config.hash_spool, HashSpool::Two);
     assert_eq!(
-        l.origin("hash_spool").unwrap().file,
-        root.join("imapd.conf")
+        *l.origin("hash_spool").unwrap().file,
+        *root.join("imapd.conf")
     );
 }
 

@@ -70,7 +70,7 @@ pub enum LayoutError {
 }
 
 /// Step 5, the leaf name: the system name, except that with `drop_prefix false` a
-/// virtual-domain user's leaf is the local part alone. [doc + decided]
+/// virtual-domain user's leaf is the local part alone. \[doc + decided\]
 ///
 /// ```
 /// use dmail_conf::{parse_str, Program, Platform};
@@ -87,7 +87,7 @@ pub fn leaf_name<'a>(config: &Config, login: &'a ResolvedLogin) -> &'a str {
 
 /// Step 6: characters of `invalid_chars`, control characters, `%` and the platform's path
 /// separators are written `%XX` (upper-case hex of each UTF-8 byte); a leaf of `.` or `..` is
-/// refused. [decided]
+/// refused. \[decided\]
 ///
 /// ```
 /// use dmail_conf::Platform;
@@ -124,7 +124,7 @@ pub fn encode_leaf(
 /// Old hashing keeps the character, except that `.` adds no level (`a/./a.b` is `a/a.b`), and
 /// `/`, `\`, control characters, `invalid_chars` and non-ASCII characters become `_` (the old
 /// server hashed single bytes; a lone byte of a UTF-8 sequence cannot be a portable name).
-/// [doc + decided]
+/// \[doc + decided\]
 ///
 /// ```
 /// use dmail_store::layout::hash_dirs;
@@ -156,23 +156,6 @@ pub fn hash_dirs(
         }
     }
     out
-}
-
-/// Joins path components with the platform's separator (`\` for NT), so NT layouts can be
-/// computed and tested on Unix.
-fn join(base: &Utf8Path, parts: &[&str], platform: Platform) -> Utf8PathBuf {
-    let sep = match platform {
-        Platform::Unix => '/',
-        Platform::Nt => '\\',
-    };
-    let mut s = base.as_str().to_owned();
-    for part in parts {
-        if !s.is_empty() && !s.ends_with(|c| platform.is_separator(c)) {
-            s.push(sep);
-        }
-        s.push_str(part);
-    }
-    Utf8PathBuf::from(s)
 }
 
 /// A path without trailing separators (but `/` stays `/`).
@@ -219,10 +202,10 @@ fn user_path(
     );
     let mut parts: Vec<&str> = dirs.iter().map(String::as_str).collect();
     parts.push(&leaf);
-    Ok(join(base, &parts, platform))
+    Ok(platform.join(base, &parts))
 }
 
-/// The subscription list's file name: `.mailboxlist` on Unix, `MAILBOX.LST` on NT. [doc]
+/// The subscription list's file name: `.mailboxlist` on Unix, `MAILBOX.LST` on NT. \[doc\]
 ///
 /// ```
 /// use dmail_conf::Platform;
@@ -237,7 +220,7 @@ pub fn subscription_file_name(platform: Platform) -> &'static str {
 
 /// Whether the user was "authenticated from the system password file", so that
 /// `imapd_mailbox_name` applies: `authent_method unix_user` and either a main-domain user or a
-/// virtual domain without a `vdomain_passwd` file. [decided]
+/// virtual domain without a `vdomain_passwd` file. \[decided\]
 ///
 /// ```
 /// use dmail_conf::{parse_str, Program, Platform};
@@ -272,7 +255,7 @@ fn maildir_base<'a>(config: &'a Config, login: &ResolvedLogin) -> Option<&'a Utf
         let specific = config
             .maildir_althome
             .iter()
-            .find(|a| a.domain.as_deref().is_some_and(|d| v.names(d)));
+            .find(|a| a.domain.as_deref().is_some_and(|d| v.is_named(d)));
         let any = config.maildir_althome.iter().find(|a| a.domain.is_none());
         if let Some(alt) = specific.or(any) {
             return Some(&alt.path);
@@ -351,7 +334,7 @@ pub fn mail_paths_with_drop(
             let dir = if name.is_home() {
                 home
             } else {
-                join(&home, &[name.as_path().as_str()], platform)
+                platform.join(&home, &[name.as_path().as_str()])
             };
             (
                 without_trailing_separator(&dir, platform),
@@ -360,7 +343,7 @@ pub fn mail_paths_with_drop(
         }
         _ => (folder_dir_of(&drop_file), subscription_file_name(platform)),
     };
-    let subscriptions = join(&folder_dir, &[list_name], platform);
+    let subscriptions = platform.join(&folder_dir, &[list_name]);
     Ok(MailPaths {
         drop_file,
         folder_dir,
@@ -369,7 +352,7 @@ pub fn mail_paths_with_drop(
     })
 }
 
-/// Step 9 and §5: the folder directory beside a drop file is `DROPFILE.mbx`. [doc]
+/// Step 9 and §5: the folder directory beside a drop file is `DROPFILE.mbx`. \[doc\]
 ///
 /// ```
 /// use dmail_store::layout::{folder_dir_of, DropPath};
