@@ -16,7 +16,14 @@
 //! ```
 #![deny(unsafe_code)]
 
+pub mod civil;
 pub mod layout;
+pub mod mbox;
+mod types;
+
+pub use types::{
+    Flags, InternalDate, KeywordSet, KeywordTable, MAX_KEYWORDS, SystemFlags, Uid, UidValidity,
+};
 
 /// Whether this build has a maildir engine. Until it does, `use_maildir true` is a configuration
 /// error and logins under it are refused.
