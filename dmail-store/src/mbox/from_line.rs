@@ -27,12 +27,12 @@ struct Shape {
 fn core(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let mut l = line.strip_suffix(b"\r").unwrap_or(line);
-    if l.len() >= 41 {
-        if let Some(space) = l.iter().rposition(|b| *b == b' ') {
-            if space >= 12 && &l[space - 12..space] == b" remote from" {
-                l = &l[..space - 12];
-            }
-        }
+    if l.len() >= 41
+        && let Some(space) = l.iter().rposition(|b| *b == b' ')
+        && space >= 12
+        && &l[space - 12..space] == b" remote from"
+    {
+        l = &l[..space - 12];
     }
     l
 }
