@@ -1,0 +1,300 @@
+//! The undo journal that makes mailbox rewrites crash-safe (mailbox-formats.md §2).
+//!
+//! Before a rewrite touches the mailbox, the bytes it will overwrite and the file's original
+//! length are written to a journal file beside the private data and made durable. Every opener
+//! runs [`recover`] first: with a journal present, the old bytes are put back and the file cut to
+//! its old length, so a rewrite killed at any instant leaves the old content. This module must
+//! never decide what to rewrite, and must never be used without the mailbox's exclusive lock.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+const MAGIC: &[u8; 8] = b"DMJRNL1\n";
+const TRAILER: &[u8; 8] = b"DMJEND1\n";
+/// Regions larger than this are refused: a journal is meant for the tail of one mailbox, and a
+/// bound keeps a corrupt journal from asking for absurd allocations.
+const MAX_REGION: u64 = 16 << 30;
+
+/// A journal that has been made durable; the rewrite may now proceed.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+}
+
+/// What [`recover`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recovery {
+    /// There was no journal.
+    Clean,
+    /// A journal was found and the old content restored.
+    Restored {
+        /// Bytes found past the rewrite's extent (written by a foreign program after the crash)
+        /// and kept at the end of the restored file.
+        kept: u64,
+    },
+    /// A journal was found but is incomplete or damaged; it was written before any mailbox byte
+    /// changed (journals are made durable before the rewrite starts), so it was removed.
+    DiscardedIncomplete,
+}
+
+fn fnv1a(data: &[u8], mut h: u64) -> u64 {
+    for b in data {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+impl Journal {
+    /// Saves `file`'s bytes in `regions` (offset, length; each within `original_len`), the
+    /// original length and the length the rewrite will give the file, to `path`, durably.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use dmail_store::mbox::journal::{Journal, recover, Recovery};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let mbox = dir.path().join("mbox");
+    /// std::fs::write(&mbox, b"old content").unwrap();
+    /// let f = std::fs::OpenOptions::new().read(true).write(true).open(&mbox).unwrap();
+    /// let j = Journal::begin(&dir.path().join("journal"), &f, 11, 20, &[(4, 7)]).unwrap();
+    /// use std::os::unix::fs::FileExt;
+    /// f.write_all_at(b"NEW CONTENT!", 4).unwrap();      // ...killed here...
+    /// drop(j);
+    /// assert!(matches!(recover(&dir.path().join("journal"), &f).unwrap(), Recovery::Restored { .. }));
+    /// assert_eq!(std::fs::read(&mbox).unwrap(), b"old content");
+    /// ```
+    pub fn begin(
+        path: &Path,
+        file: &File,
+        original_len: u64,
+        planned_len: u64,
+        regions: &[(u64, u64)],
+    ) -> io::Result<Journal> {
+        let mut body = Vec::new();
+        body.extend_from_slice(MAGIC);
+        body.extend_from_slice(&original_len.to_le_bytes());
+        body.extend_from_slice(&planned_len.to_le_bytes());
+        body.extend_from_slice(&(regions.len() as u64).to_le_bytes());
+        for &(offset, len) in regions {
+            let end = offset.checked_add(len).filter(|e| *e <= original_len);
+            if end.is_none() || len > MAX_REGION {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "journal region outside the file",
+                ));
+            }
+            let size =
+                usize::try_from(len).map_err(|_| io::Error::other("journal region too large"))?;
+            let mut saved = vec![0u8; size];
+            file.read_exact_at(&mut saved, offset)?;
+            body.extend_from_slice(&offset.to_le_bytes());
+            body.extend_from_slice(&len.to_le_bytes());
+            body.extend_from_slice(&saved);
+        }
+        let sum = fnv1a(&body, FNV_START);
+        body.extend_from_slice(&sum.to_le_bytes());
+        body.extend_from_slice(TRAILER);
+        let dir = path.parent().unwrap_or(Path::new("."));
+        fs::create_dir_all(dir)?;
+        let tmp = path.with_extension("journal-tmp");
+        {
+            let mut t = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&tmp)?;
+            t.write_all(&body)?;
+            t.sync_all()?;
+        }
+        // A journal that exists under its real name is always complete.
+        fs::rename(&tmp, path)?;
+        sync_dir(dir)?;
+        Ok(Journal {
+            path: path.to_owned(),
+        })
+    }
+
+    /// The rewrite is complete and the mailbox fsynced: forget the old bytes.
+    pub fn commit(self) -> io::Result<()> {
+        fs::remove_file(&self.path)?;
+        if let Some(dir) = self.path.parent() {
+            sync_dir(dir)?;
+        }
+        Ok(())
+    }
+}
+
+struct Parsed {
+    original_len: u64,
+    planned_len: u64,
+    regions: Vec<(u64, Vec<u8>)>,
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        Some(a)
+    }
+    fn u64(&mut self) -> Option<u64> {
+        self.take(8)?.try_into().ok().map(u64::from_le_bytes)
+    }
+}
+
+fn parse(data: &[u8]) -> Option<Parsed> {
+    let body_len = data.len().checked_sub(16)?;
+    let (body, tail) = data.split_at(body_len);
+    let (sum, trailer) = tail.split_at(8);
+    if trailer != TRAILER || !body.starts_with(MAGIC) {
+        return None;
+    }
+    if fnv1a(body, FNV_START).to_le_bytes() != sum {
+        return None;
+    }
+    let mut r = Reader(&body[MAGIC.len()..]);
+    let original_len = r.u64()?;
+    let planned_len = r.u64()?;
+    let count = r.u64()?;
+    let mut regions = Vec::new();
+    for _ in 0..count {
+        let offset = r.u64()?;
+        let len = usize::try_from(r.u64()?).ok()?;
+        regions.push((offset, r.take(len)?.to_vec()));
+    }
+    Some(Parsed {
+        original_len,
+        planned_len,
+        regions,
+    })
+}
+
+/// Puts back what an interrupted rewrite overwrote, if `journal` exists. Call with the
+/// mailbox's exclusive lock held, before reading it.
+pub fn recover(journal: &Path, file: &File) -> io::Result<Recovery> {
+    let mut data = Vec::new();
+    match File::open(journal) {
+        Ok(mut f) => {
+            f.read_to_end(&mut data)?;
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Recovery::Clean),
+        Err(e) => return Err(e),
+    }
+    let Some(parsed) = parse(&data) else {
+        fs::remove_file(journal)?;
+        return Ok(Recovery::DiscardedIncomplete);
+    };
+    // Bytes past everything the rewrite could have written belong to someone else: keep them.
+    let len = file.metadata()?.len();
+    let extent = parsed.original_len.max(parsed.planned_len);
+    let foreign = if len > extent {
+        let size = usize::try_from(len - extent).map_err(|_| io::Error::other("too large"))?;
+        let mut v = vec![0u8; size];
+        file.read_exact_at(&mut v, extent)?;
+        v
+    } else {
+        Vec::new()
+    };
+    for (offset, bytes) in &parsed.regions {
+        file.write_all_at(bytes, *offset)?;
+    }
+    file.set_len(parsed.original_len)?;
+    if !foreign.is_empty() {
+        file.write_all_at(&foreign, parsed.original_len)?;
+    }
+    file.sync_all()?;
+    fs::remove_file(journal)?;
+    if let Some(dir) = journal.parent() {
+        sync_dir(dir)?;
+    }
+    Ok(Recovery::Restored {
+        kept: foreign.len() as u64,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup(content: &[u8]) -> (tempfile::TempDir, PathBuf, File) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m");
+        fs::write(&p, content).unwrap();
+        let f = OpenOptions::new().read(true).write(true).open(&p).unwrap();
+        (dir, p, f)
+    }
+
+    #[test]
+    fn no_journal_is_clean() {
+        let (dir, _, f) = setup(b"x");
+        assert_eq!(recover(&dir.path().join("j"), &f).unwrap(), Recovery::Clean);
+    }
+
+    #[test]
+    fn restores_a_shrinking_rewrite() {
+        let (dir, p, f) = setup(b"AAAABBBBCCCC");
+        let j = dir.path().join("j");
+        let journal = Journal::begin(&j, &f, 12, 8, &[(4, 8)]).unwrap();
+        f.write_all_at(b"CCCC", 4).unwrap();
+        f.set_len(8).unwrap();
+        drop(journal);
+        assert_eq!(recover(&j, &f).unwrap(), Recovery::Restored { kept: 0 });
+        assert_eq!(fs::read(&p).unwrap(), b"AAAABBBBCCCC");
+        assert!(!j.exists());
+    }
+
+    #[test]
+    fn keeps_foreign_bytes_past_the_rewrite() {
+        let (dir, p, f) = setup(b"AAAABBBB");
+        let j = dir.path().join("j");
+        let journal = Journal::begin(&j, &f, 8, 10, &[(4, 4)]).unwrap();
+        f.write_all_at(b"XXXXXX", 4).unwrap(); // the rewrite, 10 bytes now
+        f.write_all_at(b"From new", 10).unwrap(); // a foreign append after the crash
+        drop(journal);
+        assert_eq!(recover(&j, &f).unwrap(), Recovery::Restored { kept: 8 });
+        assert_eq!(fs::read(&p).unwrap(), b"AAAABBBBFrom new");
+    }
+
+    #[test]
+    fn committed_journal_leaves_new_content() {
+        let (dir, p, f) = setup(b"AAAABBBB");
+        let j = dir.path().join("j");
+        let journal = Journal::begin(&j, &f, 8, 8, &[(0, 8)]).unwrap();
+        f.write_all_at(b"ZZZZZZZZ", 0).unwrap();
+        journal.commit().unwrap();
+        assert_eq!(recover(&j, &f).unwrap(), Recovery::Clean);
+        assert_eq!(fs::read(&p).unwrap(), b"ZZZZZZZZ");
+    }
+
+    #[test]
+    fn damaged_journal_is_discarded_and_file_untouched() {
+        let (dir, p, f) = setup(b"AAAABBBB");
+        let j = dir.path().join("j");
+        drop(Journal::begin(&j, &f, 8, 8, &[(0, 8)]).unwrap());
+        let mut data = fs::read(&j).unwrap();
+        let mid = data.len() / 2;
+        data[mid] ^= 0xff;
+        fs::write(&j, &data).unwrap();
+        assert_eq!(recover(&j, &f).unwrap(), Recovery::DiscardedIncomplete);
+        assert_eq!(fs::read(&p).unwrap(), b"AAAABBBB");
+        assert!(!j.exists());
+    }
+
+    #[test]
+    fn region_outside_the_file_is_refused() {
+        let (dir, _, f) = setup(b"AAAA");
+        assert!(Journal::begin(&dir.path().join("j"), &f, 4, 4, &[(2, 5)]).is_err());
+    }
+}
