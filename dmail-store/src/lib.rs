@@ -19,6 +19,7 @@
 pub mod civil;
 pub mod layout;
 pub mod mbox;
+pub mod mem;
 pub mod store;
 mod types;
 

@@ -20,6 +20,11 @@ use std::num::NonZeroU32;
 pub struct Uid(NonZeroU32);
 
 impl Uid {
+    /// UID 1.
+    pub const MIN: Uid = Uid(NonZeroU32::MIN);
+    /// The largest UID.
+    pub const MAX: Uid = Uid(NonZeroU32::MAX);
+
     /// The UID `n`, or `None` for 0.
     pub const fn new(n: u32) -> Option<Uid> {
         match NonZeroU32::new(n) {
@@ -55,6 +60,9 @@ impl fmt::Display for Uid {
 pub struct UidValidity(NonZeroU32);
 
 impl UidValidity {
+    /// The value 1 (c-client's UIDVALIDITY for an empty, missing INBOX).
+    pub const MIN: UidValidity = UidValidity(NonZeroU32::MIN);
+
     /// The value `n`, or `None` for 0.
     pub const fn new(n: u32) -> Option<UidValidity> {
         match NonZeroU32::new(n) {
