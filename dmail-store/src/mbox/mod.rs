@@ -2,5 +2,6 @@
 //!
 //! Each submodule owns one part of the format; none of them opens sockets or knows about IMAP.
 
+pub mod changelog;
 pub mod from_line;
 pub mod journal;
