@@ -1,8 +1,10 @@
 //! `dmail-store` knows where and how DMail users' mail is stored.
 //!
 //! Today it holds [`layout`]: from a resolved login to the user's drop file, folder directory,
-//! subscription file and maildir, exactly as DMail's DSMTP and DPOP place them. It knows nothing
-//! of IMAP or sockets, so DPOP and DSMTP implementations can import it.
+//! subscription file and maildir, exactly as DMail's DSMTP and DPOP place them; and the folder
+//! namespace: [`names`] (validated mailbox names, modified UTF-7), [`pattern`] (the LIST/LSUB
+//! matcher), [`folders`] (name to path, LIST, CREATE, DELETE, RENAME) and [`subscriptions`].
+//! It knows nothing of sockets, so DPOP and DSMTP implementations can import it.
 //!
 //! ```
 //! use dmail_conf::{parse_str, Program, Platform};
@@ -17,10 +19,15 @@
 #![deny(unsafe_code)]
 
 pub mod civil;
+pub mod folders;
+mod fsutil;
 pub mod layout;
 pub mod mbox;
 pub mod mem;
 pub mod store;
+pub mod names;
+pub mod pattern;
+pub mod subscriptions;
 mod types;
 
 pub use types::{
