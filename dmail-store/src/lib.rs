@@ -24,9 +24,9 @@ mod fsutil;
 pub mod layout;
 pub mod mbox;
 pub mod mem;
-pub mod store;
 pub mod names;
 pub mod pattern;
+pub mod store;
 pub mod subscriptions;
 mod types;
 
