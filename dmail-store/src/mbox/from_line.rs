@@ -242,7 +242,8 @@ fn wall(date: InternalDate) -> Civil {
     Civil::from_unix(date.unix + i64::from(date.offset_minutes) * 60)
 }
 
-fn zone_text(offset_minutes: i16) -> String {
+/// `±hhmm` for an offset in minutes east of UTC.
+pub(crate) fn zone_text(offset_minutes: i16) -> String {
     let sign = if offset_minutes < 0 { '-' } else { '+' };
     let m = offset_minutes.unsigned_abs();
     format!("{sign}{:02}{:02}", m / 60, m % 60)
