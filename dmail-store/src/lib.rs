@@ -17,7 +17,9 @@
 #![deny(unsafe_code)]
 
 pub mod civil;
+pub mod deliver;
 pub mod layout;
+pub mod lock;
 pub mod mbox;
 mod types;
 

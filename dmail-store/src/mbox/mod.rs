@@ -3,3 +3,4 @@
 //! Each submodule owns one part of the format; none of them opens sockets or knows about IMAP.
 
 pub mod from_line;
+pub mod write;
