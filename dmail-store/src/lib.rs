@@ -19,9 +19,11 @@
 #![deny(unsafe_code)]
 
 pub mod civil;
+pub mod deliver;
 pub mod folders;
 mod fsutil;
 pub mod layout;
+pub mod lock;
 pub mod mbox;
 pub mod mem;
 pub mod names;

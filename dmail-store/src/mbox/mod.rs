@@ -12,6 +12,7 @@ pub mod pseudo;
 pub mod scan;
 pub mod status;
 pub mod uids;
+pub mod write;
 
 /// How a file's lines end. Unix files are LF-only; files written by c-client on NT use CRLF,
 /// and a CRLF file keeps CRLF when we write to it (mailbox-formats.md §2).
@@ -36,5 +37,23 @@ impl LineEnding {
             LineEnding::Lf => b"\n",
             LineEnding::Crlf => b"\r\n",
         }
+    }
+
+    /// The ending of a file judged by its first line: CRLF if the first LF follows a CR, LF if
+    /// not, `None` when `start` (the file's first bytes) holds no LF.
+    ///
+    /// ```
+    /// use dmail_store::mbox::LineEnding;
+    /// assert_eq!(LineEnding::of_first_line(b"From a\r\nx\n"), Some(LineEnding::Crlf));
+    /// assert_eq!(LineEnding::of_first_line(b"From a\nx\r\n"), Some(LineEnding::Lf));
+    /// assert_eq!(LineEnding::of_first_line(b"From a"), None);
+    /// ```
+    pub fn of_first_line(start: &[u8]) -> Option<LineEnding> {
+        let lf = memchr::memchr(b'\n', start)?;
+        Some(if lf > 0 && start[lf - 1] == b'\r' {
+            LineEnding::Crlf
+        } else {
+            LineEnding::Lf
+        })
     }
 }
