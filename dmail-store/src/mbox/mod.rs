@@ -6,6 +6,7 @@
 //! UID each message gets); they work on bytes handed to them and never open files.
 
 pub mod changelog;
+pub mod engine;
 pub mod from_line;
 pub mod journal;
 pub mod pseudo;
