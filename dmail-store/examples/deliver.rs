@@ -1,6 +1,6 @@
 //! Plays DSMTP: delivers the message on stdin into a drop file.
 //!
-//! `cargo run -p dmail-store --example deliver -- [--from SENDER] DROPFILE < message`
+//! `cargo run -p dmail-store --example deliver -- [--from SENDER] [--journal FILE] DROPFILE < message`
 //!
 //! Exit 0 when delivered; otherwise the reason on stderr and exit 1. A test tool: the spool
 //! directory must exist; the date is now, in the local zone.
@@ -14,14 +14,19 @@ use dmail_store::civil::local_offset_minutes;
 use dmail_store::deliver::{DeliverOptions, deliver};
 use dmail_store::layout::DropPath;
 
-const USAGE: &str = "usage: deliver [--from SENDER] DROPFILE < message";
+const USAGE: &str = "usage: deliver [--from SENDER] [--journal FILE] DROPFILE < message";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let mut sender = String::new();
     let mut drop_file = None;
+    let mut options = DeliverOptions::default();
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            "--journal" => match args.next() {
+                Some(j) => options.journal = Some(j.into()),
+                None => return fail(USAGE),
+            },
             "--from" => match args.next() {
                 Some(s) => sender = s,
                 None => return fail(USAGE),
@@ -45,13 +50,7 @@ fn main() -> ExitCode {
         offset_minutes: local_offset_minutes(unix),
     };
     let drop_path = DropPath::new(drop_file.into());
-    match deliver(
-        &drop_path,
-        &sender,
-        &message,
-        date,
-        &DeliverOptions::default(),
-    ) {
+    match deliver(&drop_path, &sender, &message, date, &options) {
         Ok(report) => {
             if let Some(dir) = report.dot_lock_skipped {
                 eprintln!("deliver: {dir} is not writable: locked with flock alone");

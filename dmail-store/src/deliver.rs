@@ -44,6 +44,10 @@ pub struct DeliverOptions {
     /// The line ending of an empty or new drop file, or of one whose first 1 KiB holds no line
     /// end (an existing file's first line decides otherwise).
     pub new_file_line_ending: LineEnding,
+    /// The undo journal of the drop file (`FOLDERDIR/.imapd/INBOX.journal`, see
+    /// [`crate::mbox::engine::MboxPaths::journal`]): an interrupted rewrite is undone before
+    /// delivering. `None` when the caller knows no session of ours writes this mailbox.
+    pub journal: Option<Utf8PathBuf>,
 }
 
 impl Default for DeliverOptions {
@@ -51,6 +55,7 @@ impl Default for DeliverOptions {
         DeliverOptions {
             lock: LockOptions::delivery(),
             new_file_line_ending: LineEnding::Lf,
+            journal: None,
         }
     }
 }
@@ -72,6 +77,7 @@ impl DeliverOptions {
                 dmail_conf::Platform::Unix => LineEnding::Lf,
                 dmail_conf::Platform::Nt => LineEnding::Crlf,
             },
+            journal: None,
         }
     }
 }
@@ -274,6 +280,14 @@ pub fn deliver(
     open.read(true).write(true).create(true).mode(0o600);
     let lock = MailboxLock::acquire(path, &open, LockMode::Exclusive, &options.lock)?;
     let file = lock.file();
+    if let Some(journal) = &options.journal {
+        crate::mbox::journal::recover(journal.as_std_path(), file).map_err(|source| {
+            DeliverError::Read {
+                path: path.to_owned(),
+                source,
+            }
+        })?;
+    }
     let before = file.metadata().map_err(|source| DeliverError::Read {
         path: path.to_owned(),
         source,

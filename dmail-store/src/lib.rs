@@ -20,6 +20,7 @@
 
 pub mod civil;
 pub mod deliver;
+pub mod failpoint;
 pub mod folders;
 mod fsutil;
 pub mod layout;

@@ -102,7 +102,8 @@ impl MboxPaths {
         }
     }
 
-    fn journal(&self) -> Utf8PathBuf {
+    /// The undo journal of this mailbox (deliverers recover it before appending).
+    pub fn journal(&self) -> Utf8PathBuf {
         self.private_dir.join(format!("{}.journal", self.key))
     }
 
@@ -615,11 +616,19 @@ impl MboxMailbox {
             &[(start, old_len - start)],
         )
         .map_err(io_err("writing the undo journal"))?;
+        crate::failpoint::hit("rewrite:journaled");
         let result = (|| {
-            file.write_all_at(&out, start)?;
+            // Written in two halves so that a crash can land between them.
+            let half = out.len() / 2;
+            file.write_all_at(&out[..half], start)?;
+            crate::failpoint::hit("rewrite:half-written");
+            file.write_all_at(&out[half..], start + half as u64)?;
+            crate::failpoint::hit("rewrite:written");
             file.set_len(new_len)?;
+            crate::failpoint::hit("rewrite:truncated");
             file.sync_all()
         })();
+        crate::failpoint::hit("rewrite:synced");
         if let Err(e) = result {
             // Put the old bytes back now rather than at the next open.
             let _ = journal::recover(self.paths.journal().as_std_path(), file);

@@ -114,6 +114,7 @@ impl Journal {
             t.write_all(&body)?;
             t.sync_all()?;
         }
+        crate::failpoint::hit("journal:written");
         // A journal that exists under its real name is always complete.
         fs::rename(&tmp, path)?;
         sync_dir(dir)?;
