@@ -5,16 +5,23 @@
 //! stamp, write flags in place, append, rewrite — and the snapshot a client sees. Byte formats
 //! belong to the reader and writer modules beside it. It holds locks only for the I/O of one
 //! call, never between calls, and must never rewrite a file holding bytes it did not understand.
+//!
+//! What it learns of a file it keeps in the private index ([`super::index`]): an open whose
+//! index still describes the file (same stamp, or only flag writes the change log explains, or
+//! only appended messages behind an intact prefix) loads it instead of scanning. Correctness
+//! never depends on the index: anything it cannot vouch for is scanned. Rewrites stream the
+//! file in chunks, so memory stays in proportion to the number of messages, not their bytes.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::lock::{LockError, LockMode, LockOptions, MailboxLock};
 use crate::mbox::changelog::{self, FileStamp, Record};
+use crate::mbox::index::{self, Entry, Index};
 use crate::mbox::journal::{self, Journal};
 use crate::mbox::pseudo::{self, FolderData};
 use crate::mbox::scan::{self, Scan};
@@ -114,21 +121,11 @@ impl MboxPaths {
     fn uids(&self) -> Utf8PathBuf {
         self.private_dir.join(format!("{}.uids", self.key))
     }
-}
 
-/// One message as the engine tracks it in the file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Entry {
-    start: u64,
-    end: u64,
-    /// The contiguous status block (offset, length), for in-place flag writes.
-    block: Option<(u64, u64)>,
-    uid: Uid,
-    flags: Flags,
-    size: u64,
-    date: Option<InternalDate>,
-    /// Whether the file holds this UID (`X-UID` accepted).
-    stamped: bool,
+    /// The private index of this mailbox ([`crate::mbox::index`]).
+    pub fn index(&self) -> Utf8PathBuf {
+        self.private_dir.join(format!("{}.index", self.key))
+    }
 }
 
 /// What the engine knows of the file as a whole.
@@ -144,6 +141,49 @@ struct FileState {
     junk: bool,
     /// Change-log position read so far.
     log_pos: u64,
+    /// The change log's (dev, ino) when `log_pos` was taken; (0, 0) when there was none.
+    log_id: (u64, u64),
+    /// [`prefix_check`] of the file as we know it.
+    prefix_check: u64,
+}
+
+/// UIDs as ascending runs of consecutive numbers (the messages this handle stamped, usually
+/// one run), so that \Recent costs a few bytes however many messages were stamped.
+#[derive(Clone, Debug, Default)]
+struct UidRuns(Vec<(u32, u32)>);
+
+impl UidRuns {
+    fn insert(&mut self, uid: Uid) {
+        let u = uid.get();
+        if let Some(last) = self.0.last_mut() {
+            if last.1.checked_add(1) == Some(u) {
+                last.1 = u;
+                return;
+            }
+            if last.1 < u {
+                self.0.push((u, u));
+                return;
+            }
+        } else {
+            self.0.push((u, u));
+            return;
+        }
+        if self.contains(uid) {
+            return;
+        }
+        let at = self.0.partition_point(|r| r.1 < u);
+        self.0.insert(at, (u, u));
+    }
+
+    fn contains(&self, uid: Uid) -> bool {
+        let u = uid.get();
+        let at = self.0.partition_point(|r| r.1 < u);
+        self.0.get(at).is_some_and(|r| r.0 <= u)
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
 }
 
 /// A handle on one mbox file.
@@ -160,7 +200,7 @@ pub struct MboxMailbox {
     snapshot: Vec<MessageMeta>,
     uid_validity: UidValidity,
     /// Messages this handle stamped: \Recent for it alone.
-    recent: HashSet<Uid>,
+    recent: UidRuns,
     /// A UIDVALIDITY change not yet reported by `sync`.
     validity_changed: bool,
     /// Whether `file_validity` and `last_uid` are known (from the file, the private data, or an
@@ -168,6 +208,15 @@ pub struct MboxMailbox {
     known: bool,
     /// What the private data holds, to write it only when it changes.
     saved: Option<(UidValidity, u32)>,
+    /// Whether `entries` changed since the snapshot other than in the flags of `touched`
+    /// (messages added, removed or moved): `sync` then compares everything.
+    structure_changed: bool,
+    /// Messages whose flags other handles changed (from the change log) since the snapshot.
+    touched: Vec<Uid>,
+    /// Whether what we know differs from the private index on disk.
+    index_dirty: bool,
+    /// An operation failed part-way: what we know may not match the file, so it is never saved.
+    index_broken: bool,
 }
 
 fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> StoreError {
@@ -195,8 +244,11 @@ fn read_range(file: &File, start: u64, end: u64) -> Result<Vec<u8>, StoreError> 
     Ok(buf)
 }
 
-/// Chunk size for scanning a file.
+/// Chunk size for reading and writing a file.
 const CHUNK: usize = 1 << 20;
+
+/// Chunk size for scanning: small enough that the scanner's passes over a chunk stay in cache.
+const SCAN_CHUNK: usize = 256 << 10;
 
 fn scan_file(
     file: &File,
@@ -205,10 +257,10 @@ fn scan_file(
     local_offset: fn(i64) -> i16,
 ) -> Result<Scan, StoreError> {
     let mut scanner = scan::Scanner::new(from, local_offset);
-    let mut buf = vec![0u8; CHUNK];
+    let mut buf = vec![0u8; SCAN_CHUNK];
     let mut pos = from;
     while pos < to {
-        let want = usize::try_from((to - pos).min(CHUNK as u64)).unwrap_or(CHUNK);
+        let want = usize::try_from((to - pos).min(SCAN_CHUNK as u64)).unwrap_or(SCAN_CHUNK);
         let n = file
             .read_at(&mut buf[..want], pos)
             .map_err(io_err("reading the mailbox"))?;
@@ -221,9 +273,168 @@ fn scan_file(
     Ok(scanner.finish())
 }
 
+/// Makes room for `additional` more items, growing by at least an eighth: amortised constant
+/// time per item, at most an eighth unused (instead of doubling's half).
+fn reserve_some<T>(v: &mut Vec<T>, additional: usize) {
+    if v.capacity() - v.len() < additional {
+        v.reserve_exact(additional.max(v.len() / 8));
+    }
+}
+
+/// How much of each end of a file [`prefix_check`] reads.
+const CHECK_SPAN: u64 = 4096;
+
+/// A hash of the bytes that show that a file still starts as we knew it, when it has grown:
+/// its start up to the first byte we ever write in place (the last-UID field or the first
+/// status block), and the last message's From line and header before its status block and its
+/// bytes after it (at most [`CHECK_SPAN`] of each). In-place flag and last-UID writes leave it
+/// unchanged; a rewrite of the file almost surely does not.
+fn prefix_check(file: &File, state: &FileState, entries: &[Entry]) -> Result<u64, StoreError> {
+    let len = state.stamp.len;
+    let mut first_in_place = len;
+    if let Some((a, _)) = state.last_uid_field {
+        first_in_place = first_in_place.min(a);
+    }
+    if let Some((a, _)) = entries.first().and_then(Entry::block) {
+        first_in_place = first_in_place.min(a);
+    }
+    let mut regions = vec![(0, first_in_place.min(CHECK_SPAN))];
+    if let Some(last) = entries.last() {
+        let (block_start, block_end) = last
+            .block()
+            .map_or((last.end, last.start), |(a, n)| (a, a + n));
+        regions.push((last.start, block_start.min(last.start + CHECK_SPAN)));
+        regions.push((block_end.max(len.saturating_sub(CHECK_SPAN)), len));
+    }
+    let mut bytes = Vec::with_capacity(3 * CHECK_SPAN as usize + 64);
+    for (a, b) in regions {
+        let b = b.min(len);
+        let a = a.min(b);
+        bytes.extend_from_slice(&a.to_le_bytes());
+        bytes.extend_from_slice(&b.to_le_bytes());
+        bytes.extend_from_slice(&read_range(file, a, b)?);
+    }
+    Ok(index::checksum(&bytes))
+}
+
+/// The change log's length and (dev, ino); (0, (0, 0)) when there is none.
+fn log_state(path: &Utf8Path) -> (u64, (u64, u64)) {
+    match std::fs::metadata(path) {
+        Ok(m) => (m.len(), (m.dev(), m.ino())),
+        Err(_) => (0, (0, 0)),
+    }
+}
+
+/// Locks a mailbox file for one operation; `None` when it does not exist (and `create` is
+/// false).
+fn lock_file(
+    paths: &MboxPaths,
+    options: &MboxOptions,
+    mode: LockMode,
+    create: bool,
+) -> Result<Option<MailboxLock>, StoreError> {
+    let mut open = OpenOptions::new();
+    open.read(true);
+    if mode == LockMode::Exclusive {
+        open.write(true).create(create);
+    }
+    match MailboxLock::acquire(&paths.file, &open, mode, &options.lock) {
+        Ok(l) => Ok(Some(l)),
+        Err(LockError::Open { source, .. }) if source.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(lock_err(e)),
+    }
+}
+
+/// UIDVALIDITY and the last UID as the private data remembers them.
+fn load_remembered(paths: &MboxPaths) -> Option<(UidValidity, u32)> {
+    let text = std::fs::read_to_string(paths.uids()).ok()?;
+    let mut words = text.split_whitespace();
+    let validity = UidValidity::new(words.next()?.parse().ok()?)?;
+    let last = words.next()?.parse().ok()?;
+    Some((validity, last))
+}
+
+/// The mailbox's old bytes during a rewrite, read in chunks ahead of where they are needed and
+/// forgotten once used: a window on `[base, base + buf.len())` of the file.
+struct OldBytes<'f> {
+    file: &'f File,
+    base: u64,
+    buf: Vec<u8>,
+    /// The old length of the file: nothing past it is read.
+    end: u64,
+}
+
+impl<'f> OldBytes<'f> {
+    fn new(file: &'f File, start: u64, end: u64) -> OldBytes<'f> {
+        OldBytes {
+            file,
+            base: start,
+            buf: Vec::new(),
+            end,
+        }
+    }
+
+    fn loaded_end(&self) -> u64 {
+        self.base + self.buf.len() as u64
+    }
+
+    /// Reads until every byte before `upto` (or the old end) is in the window.
+    fn ensure(&mut self, upto: u64) -> Result<(), StoreError> {
+        let upto = upto.min(self.end);
+        while self.loaded_end() < upto {
+            let from = self.loaded_end();
+            let want = (upto - from).max(CHUNK as u64).min(self.end - from);
+            let want = usize::try_from(want).unwrap_or(CHUNK);
+            let at = self.buf.len();
+            self.buf.resize(at + want, 0);
+            let n = self
+                .file
+                .read_at(&mut self.buf[at..], from)
+                .map_err(io_err("reading the mailbox"));
+            let n = match n {
+                Ok(n) => n,
+                Err(e) => {
+                    self.buf.truncate(at);
+                    return Err(e);
+                }
+            };
+            self.buf.truncate(at + n);
+            if n == 0 {
+                return Err(StoreError::Damaged(
+                    "the mailbox shrank during a rewrite".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets the bytes before `at` (once enough of them are unused to be worth the move).
+    fn release(&mut self, at: u64) {
+        let k = usize::try_from(at.saturating_sub(self.base))
+            .unwrap_or(usize::MAX)
+            .min(self.buf.len());
+        if k > 0 && k >= self.buf.len() / 2 {
+            self.buf.drain(..k);
+            self.base += k as u64;
+        }
+    }
+}
+
+/// Where a message's status block went when it was written, and whether its RFC822.SIZE is the
+/// old one (no line end or separator had to be added that changes what a client sees).
+struct Written {
+    block_at: usize,
+    block_len: usize,
+    same_size: bool,
+}
+
 impl MboxMailbox {
     /// Opens a mailbox file. A missing or empty file is an empty mailbox (c-client's INBOX
     /// rule). Read-write handles stamp unstamped messages before reporting them.
+    ///
+    /// When the private index still describes the file (it is unchanged, or only flags changed
+    /// as the change log records, or messages were only appended) the index is loaded and only
+    /// what is new is read; otherwise the file is scanned and the index rewritten.
     ///
     /// ```
     /// use dmail_store::mbox::engine::{MboxMailbox, MboxOptions, MboxPaths};
@@ -235,6 +446,7 @@ impl MboxMailbox {
     /// let mut mbox = MboxMailbox::open(paths, false, MboxOptions::new("bob", "localhost")).unwrap();
     /// assert_eq!(mbox.messages().len(), 1);
     /// assert!(std::fs::read_to_string(root.join("INBOX")).unwrap().contains("X-UID: 1\n"));
+    /// assert!(root.join(".imapd/INBOX.index").exists());
     /// ```
     pub fn open(
         paths: MboxPaths,
@@ -254,63 +466,208 @@ impl MboxMailbox {
             file: FileState::default(),
             snapshot: Vec::new(),
             uid_validity: UidValidity::MIN,
-            recent: HashSet::new(),
+            recent: UidRuns::default(),
             validity_changed: false,
             known: false,
             saved: None,
+            structure_changed: false,
+            touched: Vec::new(),
+            index_dirty: true,
+            index_broken: false,
         };
-        if let Some((validity, last)) = mbox.load_remembered() {
+        if let Some((validity, last)) = load_remembered(&mbox.paths) {
             mbox.file_validity = validity;
             mbox.last_uid = last;
             mbox.known = true;
             mbox.saved = Some((validity, last));
         }
-        mbox.refresh(true)?;
+        // Until the open succeeds, nothing this handle knows is saved (it is dropped on error).
+        mbox.index_broken = true;
+        if let Some(lock) = mbox.lock(mbox.refresh_mode(), false)? {
+            let adopted = mbox.adopt_index();
+            mbox.refresh_locked(&lock, !adopted)?;
+        } else {
+            mbox.forget_file();
+        }
+        mbox.index_broken = false;
         mbox.validity_changed = false;
+        mbox.structure_changed = false;
+        mbox.touched.clear();
         mbox.rebuild_snapshot();
+        mbox.save_index();
         Ok(mbox)
     }
 
-    /// Locks the file for one operation; `None` when it does not exist (and `create` is false).
-    fn lock(&self, mode: LockMode, create: bool) -> Result<Option<MailboxLock>, StoreError> {
-        let mut open = OpenOptions::new();
-        open.read(true);
-        if mode == LockMode::Exclusive {
-            open.write(true).create(create);
+    /// The counts SELECT and STATUS report, from the private index alone, without reading the
+    /// mailbox: `Ok(None)` when there is no usable index or the mailbox changed since it was
+    /// written (then [`open`](Self::open) it). \Recent is 0: an index is only written when
+    /// every message is stamped, and no later session stamped any (the file would have
+    /// changed).
+    ///
+    /// ```
+    /// use dmail_store::mbox::engine::{MboxMailbox, MboxOptions, MboxPaths};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let root = camino::Utf8Path::from_path(dir.path()).unwrap();
+    /// std::fs::write(root.join("INBOX"), "From a Sat Dec 26 09:37:48 1998\n\nx\n\n").unwrap();
+    /// let paths = MboxPaths::new(root.join("INBOX"), root.join(".imapd"), "INBOX");
+    /// let o = MboxOptions::new("bob", "localhost");
+    /// assert_eq!(MboxMailbox::quick_status(&paths, &o).unwrap(), None);
+    /// drop(MboxMailbox::open(paths.clone(), false, o.clone()).unwrap());
+    /// let s = MboxMailbox::quick_status(&paths, &o).unwrap().unwrap();
+    /// assert_eq!((s.messages, s.unseen, s.first_unseen, s.uid_next.get()), (1, 1, Some(1), 2));
+    /// ```
+    pub fn quick_status(
+        paths: &MboxPaths,
+        options: &MboxOptions,
+    ) -> Result<Option<QuickStatus>, StoreError> {
+        let summary = match index::read_summary(paths.index().as_std_path()) {
+            Ok(Some(s)) => s,
+            Ok(None) | Err(_) => return Ok(None),
+        };
+        if paths.journal().exists() {
+            return Ok(None);
         }
-        match MailboxLock::acquire(&self.paths.file, &open, mode, &self.options.lock) {
-            Ok(l) => Ok(Some(l)),
-            Err(LockError::Open { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
-                Ok(None)
+        let Some(lock) = lock_file(paths, options, LockMode::Shared, false)? else {
+            return Ok(None);
+        };
+        let stamp = FileStamp::of(lock.file()).map_err(io_err("examining the mailbox"))?;
+        let (log_len, log_id) = log_state(&paths.log());
+        drop(lock);
+        let log_same = log_len / 32 * 32 == summary.log_pos
+            && (log_id == summary.log_id || (log_len == 0 && summary.log_pos == 0));
+        if stamp != summary.stamp || !log_same {
+            return Ok(None);
+        }
+        let mut last = summary.last_uid;
+        if let Some((validity, remembered)) = load_remembered(paths) {
+            if validity != summary.uid_validity {
+                return Ok(None);
             }
-            Err(e) => Err(lock_err(e)),
+            last = last.max(remembered);
+        }
+        Ok(Some(QuickStatus {
+            messages: summary.messages,
+            recent: 0,
+            unseen: summary.unseen,
+            first_unseen: summary.first_unseen,
+            uid_next: Uid::new(last.saturating_add(1)).unwrap_or(Uid::MAX),
+            uid_validity: summary.uid_validity,
+        }))
+    }
+
+    /// Writes the private index now if what this handle knows of the file changed since it was
+    /// loaded or last written (it is also written at the end of an open that had to read the
+    /// file, and when the handle is dropped). Best effort: a failure only costs the next open
+    /// a scan. Nothing is written after an operation of this handle failed, nor while messages
+    /// are numbered only in memory (a read-only handle's unstamped messages).
+    pub fn save_index(&mut self) {
+        if !self.index_dirty || self.index_broken || !self.known || self.file.junk {
+            return;
+        }
+        if self.entries.iter().any(|e| !e.stamped) {
+            return;
+        }
+        if self.read_only
+            && (self.file.pseudo.is_none() && self.file.last_uid_field.is_none()
+                || !self.paths.private_dir.is_dir())
+        {
+            // The UIDVALIDITY of a read-only view of a file without folder data is this
+            // handle's invention; and a read-only handle creates nothing.
+            return;
+        }
+        if self.file.stamp.len == 0 || std::fs::create_dir_all(&self.paths.private_dir).is_err() {
+            return;
+        }
+        let ix = Index {
+            stamp: self.file.stamp,
+            log_pos: self.file.log_pos,
+            log_id: self.file.log_id,
+            uid_validity: self.file_validity,
+            last_uid: self.last_uid,
+            keywords: self.keywords.clone(),
+            ending: self.file.ending,
+            pseudo: self.file.pseudo,
+            last_uid_field: self.file.last_uid_field,
+            junk: self.file.junk,
+            prefix_check: self.file.prefix_check,
+            entries: std::mem::take(&mut self.entries),
+        };
+        let written = index::write(self.paths.index().as_std_path(), &ix);
+        self.entries = ix.entries;
+        if written.is_ok() {
+            self.index_dirty = false;
+        }
+    }
+
+    /// Heap bytes this handle holds for its messages (the engine's table, the client's
+    /// snapshot, the \Recent runs): about 96 bytes a message.
+    pub fn memory_bytes(&self) -> usize {
+        self.entries.capacity() * size_of::<Entry>()
+            + self.snapshot.capacity() * size_of::<MessageMeta>()
+            + self.recent.0.capacity() * size_of::<(u32, u32)>()
+            + self.touched.capacity() * size_of::<Uid>()
+    }
+
+    /// Takes what the private index knows, if it can describe this file at all: its
+    /// UIDVALIDITY agrees with the remembered one and the change log is the one it read. The
+    /// caller then checks it against the file like any earlier look. Without a usable index,
+    /// its UIDVALIDITY and last UID still serve as the remembered ones.
+    fn adopt_index(&mut self) -> bool {
+        let Ok(Some(ix)) = index::read(self.paths.index().as_std_path()) else {
+            return false;
+        };
+        if self.known && ix.uid_validity != self.file_validity {
+            return false;
+        }
+        if !self.known {
+            self.file_validity = ix.uid_validity;
+            self.last_uid = ix.last_uid;
+            self.known = true;
+        }
+        let (log_len, log_id) = log_state(&self.paths.log());
+        let log_new_since = ix.log_id == (0, 0) && ix.log_pos == 0;
+        if (log_id != ix.log_id && !log_new_since) || log_len < ix.log_pos {
+            return false;
+        }
+        self.last_uid = self.last_uid.max(ix.last_uid);
+        self.keywords = ix.keywords;
+        self.entries = ix.entries;
+        self.file = FileState {
+            stamp: ix.stamp,
+            pseudo: ix.pseudo,
+            last_uid_field: ix.last_uid_field,
+            ending: ix.ending,
+            junk: ix.junk,
+            log_pos: ix.log_pos,
+            log_id: if log_new_since { log_id } else { ix.log_id },
+            prefix_check: ix.prefix_check,
+        };
+        self.index_dirty = false;
+        true
+    }
+
+    fn lock(&self, mode: LockMode, create: bool) -> Result<Option<MailboxLock>, StoreError> {
+        lock_file(&self.paths, &self.options, mode, create)
+    }
+
+    /// The lock a refresh needs: a journal left by a crash must be applied before anyone
+    /// reads, and that needs write access.
+    fn refresh_mode(&self) -> LockMode {
+        if self.read_only && !self.paths.journal().exists() {
+            LockMode::Shared
+        } else {
+            LockMode::Exclusive
         }
     }
 
     /// Brings `entries` up to date with the file (taking the locks itself). With `full`, the
     /// whole file is scanned.
     fn refresh(&mut self, full: bool) -> Result<(), StoreError> {
-        // A journal left by a crash must be applied before anyone reads: that needs write access.
-        let journal_present = self.paths.journal().exists();
-        let mode = if self.read_only && !journal_present {
-            LockMode::Shared
-        } else {
-            LockMode::Exclusive
-        };
-        let Some(lock) = self.lock(mode, false)? else {
+        let Some(lock) = self.lock(self.refresh_mode(), false)? else {
             self.forget_file();
             return Ok(());
         };
         self.refresh_locked(&lock, full)
-    }
-
-    /// UIDVALIDITY and the last UID as the private data remembers them.
-    fn load_remembered(&self) -> Option<(UidValidity, u32)> {
-        let text = std::fs::read_to_string(self.paths.uids()).ok()?;
-        let mut words = text.split_whitespace();
-        let validity = UidValidity::new(words.next()?.parse().ok()?)?;
-        let last = words.next()?.parse().ok()?;
-        Some((validity, last))
     }
 
     /// Records UIDVALIDITY and the last UID in the private data when they changed, so that a
@@ -319,6 +676,15 @@ impl MboxMailbox {
     fn save_remembered(&mut self) {
         let now = (self.file_validity, self.last_uid);
         if self.read_only || !self.known || self.saved == Some(now) {
+            return;
+        }
+        // Another handle may have remembered more UIDs under the same UIDVALIDITY: never
+        // lower what is remembered.
+        if let Some((validity, last)) = load_remembered(&self.paths)
+            && validity == now.0
+            && last >= now.1
+        {
+            self.saved = Some(now);
             return;
         }
         let path = self.paths.uids();
@@ -337,11 +703,25 @@ impl MboxMailbox {
     /// The file is gone (or empty): every message is expunged; UIDVALIDITY and the last UID are
     /// kept, so that new mail continues the UIDs (mailbox-formats.md §1).
     fn forget_file(&mut self) {
+        if !self.entries.is_empty() {
+            self.structure_changed = true;
+        }
         self.entries.clear();
+        self.index_dirty = true;
         self.file = FileState {
             log_pos: self.file.log_pos,
+            log_id: self.file.log_id,
             ..FileState::default()
         };
+    }
+
+    /// After `entries` changed shape: remember the file's new prefix check, and that the
+    /// snapshot and the index are behind.
+    fn settle(&mut self, file: &File) -> Result<(), StoreError> {
+        self.file.prefix_check = prefix_check(file, &self.file, &self.entries)?;
+        self.structure_changed = true;
+        self.index_dirty = true;
+        Ok(())
     }
 
     fn refresh_locked(&mut self, lock: &MailboxLock, full: bool) -> Result<(), StoreError> {
@@ -362,65 +742,86 @@ impl MboxMailbox {
             self.file.stamp = stamp;
             return Ok(());
         }
-        if !full && stamp == self.file.stamp {
-            return Ok(());
+        if !full {
+            // Flag writes by other handles first (even when the stamp looks unchanged: two
+            // writes within one tick of the clock leave the same ctime).
+            if !self.catch_up_log()? {
+                return self.scan_all(lock, stamp);
+            }
+            if stamp == self.file.stamp {
+                return Ok(());
+            }
+            if self.grew(file, &stamp)? {
+                return self.scan_tail(lock, stamp);
+            }
         }
-        if !full && self.apply_log(&stamp)? {
-            return Ok(());
-        }
-        let grew = !full
-            && stamp.ino == self.file.stamp.ino
-            && stamp.dev == self.file.stamp.dev
-            && stamp.len > self.file.stamp.len
-            && self.prefix_intact(file)?;
-        if grew {
-            self.scan_tail(lock, stamp)
-        } else {
-            self.scan_all(lock, stamp)
-        }
+        self.scan_all(lock, stamp)
     }
 
-    /// Reads other handles' flag writes from the change log; true when they explain the file's
-    /// present state (nothing else changed).
-    fn apply_log(&mut self, stamp: &FileStamp) -> Result<bool, StoreError> {
+    /// Reads other handles' in-place flag writes from the change log since our position and
+    /// applies them. False when the log cannot be trusted for the layout we know (it was
+    /// truncated, or records were written on a shorter file): the caller must scan. Records
+    /// written after messages were appended apply to the messages we know; the caller then
+    /// reads the appended ones, with their flags as they are now.
+    fn catch_up_log(&mut self) -> Result<bool, StoreError> {
         let log = self.paths.log();
         let Some((records, pos)) = changelog::read_from(log.as_std_path(), self.file.log_pos)
             .map_err(io_err("reading the change log"))?
         else {
             return Ok(false);
         };
-        self.file.log_pos = pos;
         let Some(last) = records.last() else {
-            return Ok(false);
+            self.file.log_pos = pos;
+            return Ok(true);
         };
-        if !last.explains(stamp) || stamp.ino != self.file.stamp.ino {
+        let known = self.file.stamp.len;
+        if records.iter().any(|r| r.len < known) {
             return Ok(false);
         }
         for r in &records {
-            if let Some(e) = self.entries.iter_mut().find(|e| e.uid == r.uid) {
-                e.flags = r.flags;
+            if let Ok(i) = self.entries.binary_search_by_key(&r.uid, |e| e.uid)
+                && self.entries[i].flags() != r.flags
+            {
+                self.entries[i].set_flags(r.flags);
+                self.touched.push(r.uid);
+                self.index_dirty = true;
             }
         }
-        self.file.stamp = *stamp;
+        if records.iter().all(|r| r.len == known) {
+            // The file as the last writer left it.
+            self.file.stamp.ctime = last.ctime.0;
+            self.file.stamp.ctime_nsec = i64::from(last.ctime.1);
+        }
+        self.file.log_pos = pos;
+        if self.file.log_id == (0, 0) {
+            self.file.log_id = log_state(&log).1;
+        }
         Ok(true)
     }
 
-    /// Whether the bytes we know are still where we left them: the file still ends our last
-    /// message where we think, and the next byte starts a From line.
-    fn prefix_intact(&self, file: &File) -> Result<bool, StoreError> {
+    /// Whether the file only grew since we looked: same file, longer, our last message still
+    /// ends where the new data starts with a From line, and the prefix check holds.
+    fn grew(&self, file: &File, stamp: &FileStamp) -> Result<bool, StoreError> {
         let end = self.file.stamp.len;
-        let Some(last) = self.entries.last() else {
-            return Ok(self.file.pseudo.is_some_and(|(_, e)| e == end) || end == 0);
-        };
-        if last.end != end {
+        if stamp.ino != self.file.stamp.ino || stamp.dev != self.file.stamp.dev || stamp.len <= end
+        {
             return Ok(false);
         }
-        let head = read_range(file, last.start, last.start + 5)?;
-        let mut next = vec![0u8; 5];
+        let ends_right = match self.entries.last() {
+            Some(last) => last.end == end,
+            None => self.file.pseudo.is_some_and(|(_, e)| e == end) || end == 0,
+        };
+        if !ends_right {
+            return Ok(false);
+        }
+        let mut next = [0u8; 5];
         let n = file
             .read_at(&mut next, end)
             .map_err(io_err("reading the mailbox"))?;
-        Ok(head == b"From " && n == 5 && next == b"From ")
+        if n != 5 || &next != b"From " {
+            return Ok(false);
+        }
+        Ok(end == 0 || prefix_check(file, &self.file, &self.entries)? == self.file.prefix_check)
     }
 
     fn remembered(&self) -> Option<Remembered> {
@@ -455,6 +856,7 @@ impl MboxMailbox {
                 self.last_uid
             });
         self.keywords = scan.keywords().clone();
+        let (log_pos, log_id) = log_state(&self.paths.log());
         self.file = FileState {
             stamp,
             pseudo: scan
@@ -465,11 +867,14 @@ impl MboxMailbox {
             last_uid_field: scan.last_uid_field.as_ref().map(|r| (r.start, r.end)),
             ending: scan.line_ending,
             junk: scan.leading_junk.as_ref().is_some_and(|r| r.start != r.end),
-            log_pos: changelog::end(self.paths.log().as_std_path()).unwrap_or(0),
+            log_pos: log_pos / 32 * 32,
+            log_id,
+            prefix_check: 0,
         };
         self.entries = Vec::with_capacity(scan.messages.len());
         self.take_messages(&scan, &plan.uids);
-        self.stamp_if_needed(lock)
+        self.settle(file)?;
+        self.stamp_if_needed(lock, Some(&scan))
     }
 
     /// Scans only what was appended since we last looked.
@@ -489,28 +894,35 @@ impl MboxMailbox {
         self.last_uid = self.last_uid.max(plan.last_uid.map_or(0, Uid::get));
         self.file.stamp = stamp;
         self.take_messages(&scan, &plan.uids);
-        self.stamp_if_needed(lock)
+        self.settle(lock.file())?;
+        self.stamp_if_needed(lock, Some(&scan))
     }
 
     fn take_messages(&mut self, scan: &Scan, uids: &[Option<uids::Assigned>]) {
+        reserve_some(&mut self.entries, scan.messages.len());
         for (m, assigned) in scan.messages.iter().zip(uids) {
             let Some(a) = assigned else { continue };
-            self.entries.push(Entry {
-                start: m.start(),
-                end: m.end(),
-                block: m.status_block.as_ref().map(|r| (r.start, r.end - r.start)),
-                uid: a.uid,
-                flags: m.flags(&self.keywords),
-                size: m.size,
-                date: m.internal_date,
-                stamped: !a.stamp,
-            });
+            self.entries.push(Entry::new(
+                m.start(),
+                m.end(),
+                m.status_block.as_ref().map(|r| (r.start, r.end - r.start)),
+                a.uid,
+                m.flags(&self.keywords),
+                m.size,
+                m.internal_date,
+                !a.stamp,
+            ));
         }
     }
 
     /// Read-write handles write X-UIDs for messages that lack them before any client sees the
-    /// UIDs; read-only handles keep the numbering in memory.
-    fn stamp_if_needed(&mut self, lock: &MailboxLock) -> Result<(), StoreError> {
+    /// UIDs; read-only handles keep the numbering in memory. `scan` is a scan of the file's
+    /// end just made under the same lock, if there is one.
+    fn stamp_if_needed(
+        &mut self,
+        lock: &MailboxLock,
+        scan: Option<&Scan>,
+    ) -> Result<(), StoreError> {
         if self.read_only || lock.mode() != LockMode::Exclusive {
             return Ok(());
         }
@@ -524,21 +936,31 @@ impl MboxMailbox {
             .filter(|e| !e.stamped)
             .map(|e| e.uid)
             .collect();
-        self.rewrite(lock, first, &HashSet::new())?;
-        self.recent.extend(newly);
+        self.rewrite(lock, first, &HashSet::new(), scan)?;
+        for uid in newly {
+            self.recent.insert(uid);
+        }
         Ok(())
+    }
+
+    /// The digits to write over the padded last-UID field, if it lags behind `last_uid`.
+    fn last_uid_patch(&self, file: &File) -> Result<Option<(u64, [u8; 10])>, StoreError> {
+        let Some((start, end)) = self.file.last_uid_field else {
+            return Ok(None);
+        };
+        let digits = pseudo::last_uid_digits(Uid::new(self.last_uid));
+        if end - start != digits.len() as u64 {
+            return Ok(None);
+        }
+        let current = read_range(file, start, end)?;
+        Ok((current != digits).then_some((start, digits)))
     }
 
     /// Updates the padded last-UID field of the folder data in place, if it lags.
     fn write_last_uid(&mut self, file: &File) -> Result<(), StoreError> {
-        let Some((start, end)) = self.file.last_uid_field else {
+        let Some((start, digits)) = self.last_uid_patch(file)? else {
             return Ok(());
         };
-        let digits = pseudo::last_uid_digits(Uid::new(self.last_uid));
-        let current = read_range(file, start, end)?;
-        if current == digits || end - start != digits.len() as u64 {
-            return Ok(());
-        }
         file.write_all_at(&digits, start)
             .map_err(io_err("writing the folder data"))?;
         file.sync_data()
@@ -548,13 +970,20 @@ impl MboxMailbox {
     }
 
     /// Rewrites the file from message `from` on (or from the start, to put a pseudo-message at
-    /// the top): status blocks with X-UIDs for every message, the messages in `drop` left out.
-    /// Crash-safe through the undo journal; the inode is kept.
+    /// the top): status blocks with X-UIDs for every message, the messages in `dropped` left
+    /// out.
+    /// Crash-safe through the undo journal; the inode is kept. `known` is a scan of the file
+    /// made under the same lock, used when it covers the rewritten part.
+    ///
+    /// The file is streamed, twice: once to learn the new layout and length (which the journal
+    /// records), once to write; old bytes are read ahead of every write that would cover them,
+    /// so memory stays in proportion to how much the rewritten part grows, not to its size.
     fn rewrite(
         &mut self,
         lock: &MailboxLock,
         from: usize,
-        drop: &HashSet<Uid>,
+        dropped: &HashSet<Uid>,
+        known: Option<&Scan>,
     ) -> Result<(), StoreError> {
         if self.file.junk {
             return Err(StoreError::Damaged(
@@ -572,18 +1001,16 @@ impl MboxMailbox {
         } else {
             self.entries.get(from).map_or(old_len, |e| e.start)
         };
-        let old = read_range(file, start, old_len)?;
         let ending = self.file.ending;
-        let mut out = Vec::with_capacity(old.len() + (self.entries.len() - from) * 80 + 600);
-        let last_uid = Uid::new(self.last_uid);
+        let mut head = Vec::new();
         let field = if from_top {
             let data = FolderData {
                 uid_validity: self.file_validity,
-                last_uid,
+                last_uid: Uid::new(self.last_uid),
                 keywords: self.keywords.clone(),
             };
             Some(pseudo::write(
-                &mut out,
+                &mut head,
                 &data,
                 self.options.now_date(),
                 &self.options.host,
@@ -592,22 +1019,86 @@ impl MboxMailbox {
         } else {
             None
         };
-        let rescan_local = self.options.local_offset;
-        let old_scan = scan::scan_bytes(&old, start, rescan_local);
-        let by_start: BTreeMap<u64, &scan::Message> =
-            old_scan.messages.iter().map(|m| (m.start(), m)).collect();
-        for e in &self.entries[from..] {
-            if drop.contains(&e.uid) {
-                continue;
+        let covers = |s: &Scan| {
+            s.end == old_len
+                && s.messages
+                    .binary_search_by_key(&start, scan::Message::start)
+                    .is_ok()
+        };
+        let rescanned;
+        let old_scan = match known {
+            Some(s) if covers(s) => s,
+            _ => {
+                rescanned = scan_file(file, start, old_len, self.options.local_offset)?;
+                &rescanned
             }
-            let Some(m) = by_start.get(&e.start) else {
+        };
+        // Pass 1: the new layout.
+        let msgs = &old_scan.messages;
+        let mut mi = msgs.partition_point(|m| m.start() < start);
+        let mut order: Vec<(usize, usize)> = Vec::new();
+        let mut placed: Vec<Entry> = Vec::new();
+        let mut reader = OldBytes::new(file, start, old_len);
+        let mut scratch = Vec::new();
+        let mut pos = start + head.len() as u64;
+        for (ei, e) in self.entries.iter().enumerate().skip(from) {
+            while msgs.get(mi).is_some_and(|m| m.start() < e.start) {
+                mi += 1;
+            }
+            let Some(m) = msgs.get(mi).filter(|m| m.start() == e.start) else {
                 return Err(StoreError::Damaged(
                     "the mailbox changed during a rewrite".into(),
                 ));
             };
-            self.write_message(&mut out, &old, start, m, e, ending);
+            if dropped.contains(&e.uid) {
+                continue;
+            }
+            reader.ensure(m.end())?;
+            scratch.clear();
+            let w = self.write_message(&mut scratch, &reader.buf, reader.base, m, e, ending);
+            reader.release(m.end());
+            let mut placed_e = *e;
+            let block_at = pos + w.block_at as u64;
+            placed_e.relocate(
+                pos,
+                pos + scratch.len() as u64,
+                Some((block_at, w.block_len as u64)),
+            );
+            placed_e.stamped = true;
+            let rescan = || scan::scan_bytes(&scratch, pos, self.options.local_offset);
+            if w.same_size {
+                placed_e.size = m.size;
+                #[cfg(debug_assertions)]
+                {
+                    let s = rescan();
+                    let n = &s.messages[0];
+                    debug_assert_eq!(s.messages.len(), 1);
+                    debug_assert_eq!((n.size, n.end()), (m.size, placed_e.end));
+                    debug_assert_eq!(
+                        n.status_block.as_ref().map(|r| (r.start, r.end - r.start)),
+                        placed_e.block()
+                    );
+                }
+            } else {
+                let s = rescan();
+                let [n] = s.messages.as_slice() else {
+                    return Err(StoreError::Damaged(
+                        "a message would not stay one message when rewritten".into(),
+                    ));
+                };
+                placed_e.size = n.size;
+                placed_e.relocate(
+                    pos,
+                    n.end(),
+                    n.status_block.as_ref().map(|r| (r.start, r.end - r.start)),
+                );
+            }
+            pos = placed_e.end;
+            placed.push(placed_e);
+            order.push((ei, mi));
         }
-        let new_len = start + out.len() as u64;
+        drop(reader);
+        let new_len = pos;
         let journal = Journal::begin(
             self.paths.journal().as_std_path(),
             file,
@@ -617,50 +1108,28 @@ impl MboxMailbox {
         )
         .map_err(io_err("writing the undo journal"))?;
         crate::failpoint::hit("rewrite:journaled");
-        let result = (|| {
-            // Written in two halves so that a crash can land between them.
-            let half = out.len() / 2;
-            file.write_all_at(&out[..half], start)?;
-            crate::failpoint::hit("rewrite:half-written");
-            file.write_all_at(&out[half..], start + half as u64)?;
+        // Pass 2: write.
+        let result = self.stream_rewrite(file, &head, msgs, &order, &placed, start, old_len);
+        let result = result.and_then(|()| {
             crate::failpoint::hit("rewrite:written");
-            file.set_len(new_len)?;
+            file.set_len(new_len)
+                .map_err(io_err("rewriting the mailbox"))?;
             crate::failpoint::hit("rewrite:truncated");
-            file.sync_all()
-        })();
+            file.sync_all().map_err(io_err("rewriting the mailbox"))
+        });
         crate::failpoint::hit("rewrite:synced");
         if let Err(e) = result {
             // Put the old bytes back now rather than at the next open.
             let _ = journal::recover(self.paths.journal().as_std_path(), file);
-            return Err(io_err("rewriting the mailbox")(e));
+            return Err(e);
         }
         journal
             .commit()
             .map_err(io_err("finishing the undo journal"))?;
-        // Learn the new layout from what was written.
-        let new_scan = scan::scan_bytes(&out, start, rescan_local);
-        let kept: Vec<Entry> = self.entries[from..]
-            .iter()
-            .filter(|e| !drop.contains(&e.uid))
-            .copied()
-            .collect();
         self.entries.truncate(from);
-        let mut kept = kept.into_iter();
-        for m in new_scan.messages.iter().filter(|m| !m.pseudo) {
-            let Some(mut e) = kept.next() else { break };
-            e.start = m.start();
-            e.end = m.end();
-            e.block = m.status_block.as_ref().map(|r| (r.start, r.end - r.start));
-            e.size = m.size;
-            e.stamped = true;
-            self.entries.push(e);
-        }
+        self.entries.extend(placed);
         if from_top {
-            self.file.pseudo = new_scan
-                .messages
-                .first()
-                .filter(|m| m.pseudo)
-                .map(|m| (m.start(), m.end()));
+            self.file.pseudo = (!head.is_empty()).then_some((0, head.len() as u64));
             self.file.last_uid_field = field.map(|r| (r.start as u64, r.end as u64));
         } else if let Some((a, b)) = self.file.last_uid_field {
             if a >= start {
@@ -670,11 +1139,76 @@ impl MboxMailbox {
             }
         }
         self.file.stamp = FileStamp::of(file).map_err(io_err("examining the mailbox"))?;
+        self.settle(file)?;
         self.write_last_uid(file)
     }
 
+    /// The writing pass of [`rewrite`](Self::rewrite): the pseudo-message `head`, then every
+    /// message of `order` (entry index, old-scan index) as `placed` says, in chunks, reading the
+    /// old bytes ahead of each write.
+    #[allow(clippy::too_many_arguments)]
+    fn stream_rewrite(
+        &self,
+        file: &File,
+        head: &[u8],
+        msgs: &[scan::Message],
+        order: &[(usize, usize)],
+        placed: &[Entry],
+        start: u64,
+        old_len: u64,
+    ) -> Result<(), StoreError> {
+        let new_len = placed.last().map_or(start + head.len() as u64, |e| e.end);
+        let half = start + (new_len - start) / 2;
+        let mut half_hit = false;
+        let mut reader = OldBytes::new(file, start, old_len);
+        let mut out = Vec::with_capacity(CHUNK + (64 << 10));
+        out.extend_from_slice(head);
+        let mut at = start;
+        let mut flush = |out: &mut Vec<u8>, reader: &mut OldBytes<'_>| -> Result<(), StoreError> {
+            let end = at + out.len() as u64;
+            // Never cover old bytes not read yet.
+            reader.ensure(end)?;
+            let mut bytes = &out[..];
+            if !half_hit && end > half {
+                let k = usize::try_from(half - at).unwrap_or(0).min(bytes.len());
+                file.write_all_at(&bytes[..k], at)
+                    .map_err(io_err("rewriting the mailbox"))?;
+                // Written in two halves so that a crash can land between them.
+                crate::failpoint::hit("rewrite:half-written");
+                half_hit = true;
+                bytes = &bytes[k..];
+                at += k as u64;
+            }
+            file.write_all_at(bytes, at)
+                .map_err(io_err("rewriting the mailbox"))?;
+            at += bytes.len() as u64;
+            out.clear();
+            Ok(())
+        };
+        for (&(ei, mi), p) in order.iter().zip(placed) {
+            let (Some(e), Some(m)) = (self.entries.get(ei), msgs.get(mi)) else {
+                return Err(StoreError::Damaged("rewrite plan out of step".into()));
+            };
+            reader.ensure(m.end())?;
+            let before = out.len();
+            self.write_message(&mut out, &reader.buf, reader.base, m, e, self.file.ending);
+            reader.release(m.end());
+            if (out.len() - before) as u64 != p.end - p.start {
+                return Err(StoreError::Damaged(
+                    "the mailbox changed during a rewrite".into(),
+                ));
+            }
+            if out.len() >= CHUNK {
+                flush(&mut out, &mut reader)?;
+            }
+        }
+        flush(&mut out, &mut reader)?;
+        Ok(())
+    }
+
     /// One message in stored form: From line, header without metadata lines, our status block,
-    /// blank line, body (which carries the separator line).
+    /// blank line, body (which carries the separator line). `old` holds the file's bytes from
+    /// offset `base`, the whole message among them.
     fn write_message(
         &self,
         out: &mut Vec<u8>,
@@ -683,8 +1217,13 @@ impl MboxMailbox {
         m: &scan::Message,
         e: &Entry,
         ending: LineEnding,
-    ) {
-        let at = |r: u64| usize::try_from(r - base).unwrap_or(0).min(old.len());
+    ) -> Written {
+        let at = |r: u64| {
+            usize::try_from(r.saturating_sub(base))
+                .unwrap_or(0)
+                .min(old.len())
+        };
+        let begin = out.len();
         out.extend_from_slice(&old[at(m.from_line.start)..at(m.from_line.end)]);
         let mut pos = m.header.start;
         for s in &m.status_lines {
@@ -693,37 +1232,49 @@ impl MboxMailbox {
         }
         out.extend_from_slice(&old[at(pos)..at(m.header.end.max(pos))]);
         // A header without its final line end (it ran to the end of the file) gets one.
-        if out.last().is_some_and(|b| *b != b'\n') {
+        let added_line_end = out.last().is_some_and(|b| *b != b'\n');
+        if added_line_end {
             out.extend_from_slice(ending.as_bytes());
         }
-        status::write_block(out, e.flags, &self.keywords, Some(e.uid), ending);
-        if m.body.start > m.header.end {
+        let block_at = out.len();
+        status::write_block(out, e.flags(), &self.keywords, Some(e.uid), ending);
+        let block_len = out.len() - block_at;
+        let had_body = m.body.start > m.header.end;
+        if had_body {
             // The blank line and the body, as they are.
             out.extend_from_slice(&old[at(m.header.end)..at(m.body.end)]);
         } else {
             out.extend_from_slice(ending.as_bytes());
         }
+        let ends_with_line_end = out.last() == Some(&b'\n');
         // Keep the next From line at the start of a line after a blank line.
         let sep = write::separator_before(
             &out[out.len().saturating_sub(write::TAIL_LEN)..],
-            out.len() as u64,
+            (out.len() - begin) as u64,
             ending,
         );
         out.extend_from_slice(sep);
+        Written {
+            block_at: block_at - begin,
+            block_len,
+            // A separator after a final line end is taken off again by every reader.
+            same_size: !added_line_end && had_body && (sep.is_empty() || ends_with_line_end),
+        }
     }
 
     fn rebuild_snapshot(&mut self) {
-        self.snapshot = self
-            .entries
-            .iter()
-            .map(|e| MessageMeta {
-                uid: e.uid,
-                flags: e.flags,
-                internal_date: e.date,
-                size: e.size,
-                recent: self.recent.contains(&e.uid),
-            })
-            .collect();
+        let mut snapshot = std::mem::take(&mut self.snapshot);
+        snapshot.clear();
+        reserve_some(&mut snapshot, self.entries.len());
+        let no_recent = self.recent.0.is_empty();
+        snapshot.extend(self.entries.iter().map(|e| MessageMeta {
+            uid: e.uid,
+            flags: e.flags(),
+            internal_date: e.date(),
+            size: e.size,
+            recent: !no_recent && self.recent.contains(e.uid),
+        }));
+        self.snapshot = snapshot;
         self.uid_validity = self.file_validity;
     }
 
@@ -804,36 +1355,29 @@ impl MboxMailbox {
             .ok()
             .map(|i| &self.entries[i])
     }
-}
 
-impl Mailbox for MboxMailbox {
-    fn uid_validity(&self) -> UidValidity {
-        self.uid_validity
+    fn in_snapshot(&self, uid: Uid) -> Option<usize> {
+        self.snapshot.binary_search_by_key(&uid, |m| m.uid).ok()
     }
 
-    fn uid_next(&self) -> Uid {
-        Uid::new(self.last_uid.saturating_add(1)).unwrap_or(Uid::MAX)
+    /// Notes a failed operation: what we know may now differ from the file, so this handle
+    /// never saves the index again.
+    fn guard<T>(&mut self, r: Result<T, StoreError>) -> Result<T, StoreError> {
+        if let Err(StoreError::Io { .. } | StoreError::Damaged(_) | StoreError::TooManyKeywords) =
+            &r
+        {
+            self.index_broken = true;
+        }
+        r
     }
 
-    fn keywords(&self) -> &KeywordTable {
-        &self.keywords
-    }
-
-    fn is_read_only(&self) -> bool {
-        self.read_only
-    }
-
-    fn messages(&self) -> &[MessageMeta] {
-        &self.snapshot
-    }
-
-    fn read(
+    fn do_read(
         &mut self,
         uid: Uid,
         range: Option<std::ops::Range<u64>>,
         out: &mut dyn io::Write,
     ) -> Result<u64, StoreError> {
-        if !self.snapshot.iter().any(|m| m.uid == uid) {
+        if self.in_snapshot(uid).is_none() {
             return Err(StoreError::NoSuchMessage(uid));
         }
         let Some(lock) = self.lock(LockMode::Shared, false)? else {
@@ -855,7 +1399,7 @@ impl Mailbox for MboxMailbox {
         Ok(part.len() as u64)
     }
 
-    fn store_flags(
+    fn do_store_flags(
         &mut self,
         uids: &[Uid],
         op: FlagOp,
@@ -873,7 +1417,7 @@ impl Mailbox for MboxMailbox {
             let Ok(i) = self.entries.binary_search_by_key(uid, |e| e.uid) else {
                 continue;
             };
-            let old = self.entries[i].flags;
+            let old = self.entries[i].flags();
             let new = match op {
                 FlagOp::Set => Flags {
                     system: flags,
@@ -891,11 +1435,12 @@ impl Mailbox for MboxMailbox {
             if new == old {
                 continue;
             }
-            self.entries[i].flags = new;
-            if let Some(m) = self.snapshot.iter_mut().find(|m| m.uid == *uid) {
-                m.flags = new;
+            self.entries[i].set_flags(new);
+            self.index_dirty = true;
+            if let Some(s) = self.in_snapshot(*uid) {
+                self.snapshot[s].flags = new;
             }
-            let fitted = self.entries[i].block.and_then(|(at, len)| {
+            let fitted = self.entries[i].block().and_then(|(at, len)| {
                 let len = usize::try_from(len).ok()?;
                 status::fit_block(len, new, &self.keywords, Some(*uid), self.file.ending)
                     .map(|b| (at, b))
@@ -915,7 +1460,7 @@ impl Mailbox for MboxMailbox {
         }
         if let Some(from) = misfits {
             // Written in place so far; the rewrite carries every flag from `entries`.
-            self.rewrite(&lock, from, &HashSet::new())?;
+            self.rewrite(&lock, from, &HashSet::new(), None)?;
             return Ok(());
         }
         if records.is_empty() {
@@ -928,23 +1473,25 @@ impl Mailbox for MboxMailbox {
             .filter_map(|u| self.entry(*u))
             .map(|e| Record {
                 uid: e.uid,
-                flags: e.flags,
+                flags: e.flags(),
                 len: stamp.len,
                 ctime: (stamp.ctime, u32::try_from(stamp.ctime_nsec).unwrap_or(0)),
             })
             .collect();
+        let log_path = self.paths.log();
         if std::fs::create_dir_all(&self.paths.private_dir).is_ok()
-            && changelog::append(self.paths.log().as_std_path(), &log).is_ok()
+            && changelog::append(log_path.as_std_path(), &log).is_ok()
         {
             // Our own records are not news to us.
-            self.file.log_pos =
-                changelog::end(self.paths.log().as_std_path()).unwrap_or(self.file.log_pos);
+            let (len, id) = log_state(&log_path);
+            self.file.log_pos = len / 32 * 32;
+            self.file.log_id = id;
         }
         self.file.stamp = stamp;
         Ok(())
     }
 
-    fn append(&mut self, messages: &[NewMessage<'_>]) -> Result<Vec<Uid>, StoreError> {
+    fn do_append(&mut self, messages: &[NewMessage<'_>]) -> Result<Vec<Uid>, StoreError> {
         let Some(lock) = self.lock_for_write(true)? else {
             return Err(StoreError::NonExistent);
         };
@@ -1020,8 +1567,23 @@ impl Mailbox for MboxMailbox {
             head.extend_from_slice(&out);
             out = head;
         }
+        // The last-UID field goes with the messages, under one fsync: a field ahead of the
+        // messages (a crash between the two writes) only skips UIDs, and one behind is raised
+        // by the next reader from the X-UIDs.
+        let patch = if len == 0 || keywords_grew {
+            None
+        } else {
+            let saved = self.last_uid;
+            self.last_uid = last;
+            let patch = self.last_uid_patch(file);
+            self.last_uid = saved;
+            patch?
+        };
         let result = (|| {
             file.write_all_at(&out, len)?;
+            if let Some((at, digits)) = patch {
+                file.write_all_at(&digits, at)?;
+            }
             file.sync_data()
         })();
         if let Err(e) = result {
@@ -1052,11 +1614,12 @@ impl Mailbox for MboxMailbox {
         if scan.messages.len() == uids.len() && scan.messages.iter().all(|m| !m.pseudo) {
             self.take_messages(&scan, &assigned);
             self.file.stamp = FileStamp::of(file).map_err(io_err("examining the mailbox"))?;
+            self.settle(file)?;
         } else {
             self.refresh_locked(&lock, true)?;
         }
         if keywords_grew {
-            self.rewrite(&lock, 0, &HashSet::new())?;
+            self.rewrite(&lock, 0, &HashSet::new(), None)?;
         } else {
             self.write_last_uid(file)?;
         }
@@ -1064,7 +1627,7 @@ impl Mailbox for MboxMailbox {
         Ok(uids)
     }
 
-    fn export(&mut self, uids: &[Uid]) -> Result<Vec<Exported>, StoreError> {
+    fn do_export(&mut self, uids: &[Uid]) -> Result<Vec<Exported>, StoreError> {
         let Some(lock) = self.lock(LockMode::Shared, false)? else {
             return Err(StoreError::NonExistent);
         };
@@ -1077,42 +1640,43 @@ impl Mailbox for MboxMailbox {
             let line_end = head.iter().position(|b| *b == b'\n').unwrap_or(head.len());
             let sender = from_line::parse(&head[..line_end], &self.options.local_offset)
                 .map(|f| f.sender.to_vec());
+            let flags = e.flags();
             out.push(Exported {
                 bytes,
-                flags: e.flags.system,
-                keywords: e
-                    .flags
+                flags: flags.system,
+                keywords: flags
                     .keywords
                     .slots()
                     .filter_map(|s| self.keywords.name(s).map(str::to_owned))
                     .collect(),
-                internal_date: e.date,
+                internal_date: e.date(),
                 envelope_sender: sender,
             });
         }
         Ok(out)
     }
 
-    fn expunge(&mut self, only: Option<&[Uid]>) -> Result<Vec<Uid>, StoreError> {
+    fn do_expunge(&mut self, only: Option<&[Uid]>) -> Result<Vec<Uid>, StoreError> {
         let Some(lock) = self.lock_for_write(false)? else {
             return Ok(Vec::new());
         };
+        let only: Option<HashSet<Uid>> = only.map(|o| o.iter().copied().collect());
         let gone: Vec<Uid> = self
             .entries
             .iter()
-            .filter(|e| e.flags.system.contains(SystemFlags::DELETED))
-            .filter(|e| only.is_none_or(|o| o.contains(&e.uid)))
+            .filter(|e| e.flags().system.contains(SystemFlags::DELETED))
+            .filter(|e| only.as_ref().is_none_or(|o| o.contains(&e.uid)))
             .map(|e| e.uid)
             .collect();
-        let Some(first) = self.entries.iter().position(|e| gone.contains(&e.uid)) else {
+        let drop: HashSet<Uid> = gone.iter().copied().collect();
+        let Some(first) = self.entries.iter().position(|e| drop.contains(&e.uid)) else {
             return Ok(Vec::new());
         };
-        let drop: HashSet<Uid> = gone.iter().copied().collect();
-        self.rewrite(&lock, first, &drop)?;
+        self.rewrite(&lock, first, &drop, None)?;
         Ok(gone)
     }
 
-    fn sync(&mut self) -> Result<Changes, StoreError> {
+    fn do_sync(&mut self) -> Result<Changes, StoreError> {
         self.refresh(false)?;
         let mut changes = Changes {
             uid_validity_changed: self.validity_changed,
@@ -1122,25 +1686,134 @@ impl Mailbox for MboxMailbox {
         if changes.uid_validity_changed {
             changes.expunged = self.snapshot.iter().map(|m| m.uid).collect();
             changes.added = self.entries.len();
+            self.rebuild_snapshot();
+        } else if !self.structure_changed {
+            // Only flags can have changed, and only those the change log named.
+            let mut touched = std::mem::take(&mut self.touched);
+            touched.sort_unstable();
+            touched.dedup();
+            for uid in &touched {
+                let (Some(e), Some(s)) = (self.entry(*uid).copied(), self.in_snapshot(*uid)) else {
+                    continue;
+                };
+                if self.snapshot[s].flags != e.flags() {
+                    self.snapshot[s].flags = e.flags();
+                    changes.flags_changed.push(*uid);
+                }
+            }
+            touched.clear();
+            self.touched = touched;
         } else {
+            // Both in ascending UID order: one walk.
             let max_before = self.snapshot.last().map(|m| m.uid);
+            let mut j = 0;
             for m in &self.snapshot {
-                match self.entry(m.uid) {
+                while self.entries.get(j).is_some_and(|e| e.uid < m.uid) {
+                    j += 1;
+                }
+                match self.entries.get(j).filter(|e| e.uid == m.uid) {
                     None => changes.expunged.push(m.uid),
-                    Some(e) if e.flags != m.flags => changes.flags_changed.push(m.uid),
+                    Some(e) if e.flags() != m.flags => changes.flags_changed.push(m.uid),
                     Some(_) => {}
                 }
             }
-            changes.added = self
-                .entries
-                .iter()
-                .filter(|e| max_before.is_none_or(|b| e.uid > b))
-                .count();
+            changes.added = match max_before {
+                Some(b) => self.entries.len() - self.entries.partition_point(|e| e.uid <= b),
+                None => self.entries.len(),
+            };
+            self.rebuild_snapshot();
         }
-        let before = self.snapshot.len();
-        let _ = before;
-        self.rebuild_snapshot();
+        self.structure_changed = false;
+        self.touched.clear();
         Ok(changes)
+    }
+}
+
+/// What SELECT and STATUS report of a mailbox, from its private index alone
+/// ([`MboxMailbox::quick_status`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuickStatus {
+    /// Messages.
+    pub messages: u64,
+    /// Messages \Recent (always 0 from the index).
+    pub recent: u64,
+    /// Messages without \Seen.
+    pub unseen: u64,
+    /// The sequence number of the first message without \Seen.
+    pub first_unseen: Option<u64>,
+    /// UIDNEXT.
+    pub uid_next: Uid,
+    /// UIDVALIDITY.
+    pub uid_validity: UidValidity,
+}
+
+impl Drop for MboxMailbox {
+    /// Saves the private index if what this handle knows is newer than it (best effort).
+    fn drop(&mut self) {
+        self.save_index();
+    }
+}
+
+impl Mailbox for MboxMailbox {
+    fn uid_validity(&self) -> UidValidity {
+        self.uid_validity
+    }
+
+    fn uid_next(&self) -> Uid {
+        Uid::new(self.last_uid.saturating_add(1)).unwrap_or(Uid::MAX)
+    }
+
+    fn keywords(&self) -> &KeywordTable {
+        &self.keywords
+    }
+
+    fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    fn messages(&self) -> &[MessageMeta] {
+        &self.snapshot
+    }
+
+    fn read(
+        &mut self,
+        uid: Uid,
+        range: Option<std::ops::Range<u64>>,
+        out: &mut dyn io::Write,
+    ) -> Result<u64, StoreError> {
+        let r = self.do_read(uid, range, out);
+        self.guard(r)
+    }
+
+    fn store_flags(
+        &mut self,
+        uids: &[Uid],
+        op: FlagOp,
+        flags: SystemFlags,
+        keywords: &[String],
+    ) -> Result<(), StoreError> {
+        let r = self.do_store_flags(uids, op, flags, keywords);
+        self.guard(r)
+    }
+
+    fn append(&mut self, messages: &[NewMessage<'_>]) -> Result<Vec<Uid>, StoreError> {
+        let r = self.do_append(messages);
+        self.guard(r)
+    }
+
+    fn export(&mut self, uids: &[Uid]) -> Result<Vec<Exported>, StoreError> {
+        let r = self.do_export(uids);
+        self.guard(r)
+    }
+
+    fn expunge(&mut self, only: Option<&[Uid]>) -> Result<Vec<Uid>, StoreError> {
+        let r = self.do_expunge(only);
+        self.guard(r)
+    }
+
+    fn sync(&mut self) -> Result<Changes, StoreError> {
+        let r = self.do_sync();
+        self.guard(r)
     }
 }
 

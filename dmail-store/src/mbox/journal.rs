@@ -5,9 +5,15 @@
 //! runs [`recover`] first: with a journal present, the old bytes are put back and the file cut to
 //! its old length, so a rewrite killed at any instant leaves the old content. This module must
 //! never decide what to rewrite, and must never be used without the mailbox's exclusive lock.
+//! Journals are written and read back in chunks: a rewrite of a 1 GB file never holds the saved
+//! bytes in memory.
+//!
+//! Format: `DMJRNL1\n`, original length, planned length, region count (u64 little-endian),
+//! then per region its offset, length and saved bytes, then the FNV-1a 64 of all of that and
+//! `DMJEND1\n`.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -16,6 +22,8 @@ const TRAILER: &[u8; 8] = b"DMJEND1\n";
 /// Regions larger than this are refused: a journal is meant for the tail of one mailbox, and a
 /// bound keeps a corrupt journal from asking for absurd allocations.
 const MAX_REGION: u64 = 16 << 30;
+/// How much of a region is read or written at a time.
+const CHUNK: usize = 1 << 20;
 
 /// A journal that has been made durable; the rewrite may now proceed.
 #[derive(Debug)]
@@ -78,11 +86,6 @@ impl Journal {
         planned_len: u64,
         regions: &[(u64, u64)],
     ) -> io::Result<Journal> {
-        let mut body = Vec::new();
-        body.extend_from_slice(MAGIC);
-        body.extend_from_slice(&original_len.to_le_bytes());
-        body.extend_from_slice(&planned_len.to_le_bytes());
-        body.extend_from_slice(&(regions.len() as u64).to_le_bytes());
         for &(offset, len) in regions {
             let end = offset.checked_add(len).filter(|e| *e <= original_len);
             if end.is_none() || len > MAX_REGION {
@@ -91,17 +94,7 @@ impl Journal {
                     "journal region outside the file",
                 ));
             }
-            let size =
-                usize::try_from(len).map_err(|_| io::Error::other("journal region too large"))?;
-            let mut saved = vec![0u8; size];
-            file.read_exact_at(&mut saved, offset)?;
-            body.extend_from_slice(&offset.to_le_bytes());
-            body.extend_from_slice(&len.to_le_bytes());
-            body.extend_from_slice(&saved);
         }
-        let sum = fnv1a(&body, FNV_START);
-        body.extend_from_slice(&sum.to_le_bytes());
-        body.extend_from_slice(TRAILER);
         let dir = path.parent().unwrap_or(Path::new("."));
         fs::create_dir_all(dir)?;
         let tmp = path.with_extension("journal-tmp");
@@ -111,7 +104,35 @@ impl Journal {
                 .create(true)
                 .truncate(true)
                 .open(&tmp)?;
-            t.write_all(&body)?;
+            // Streamed in chunks: the saved bytes are never all in memory at once.
+            let mut sum = FNV_START;
+            let mut pending = Vec::with_capacity(CHUNK + 64);
+            pending.extend_from_slice(MAGIC);
+            pending.extend_from_slice(&original_len.to_le_bytes());
+            pending.extend_from_slice(&planned_len.to_le_bytes());
+            pending.extend_from_slice(&(regions.len() as u64).to_le_bytes());
+            for &(offset, len) in regions {
+                pending.extend_from_slice(&offset.to_le_bytes());
+                pending.extend_from_slice(&len.to_le_bytes());
+                let mut done = 0u64;
+                while done < len {
+                    let n = usize::try_from((len - done).min(CHUNK as u64))
+                        .map_err(|_| io::Error::other("journal region too large"))?;
+                    let at = pending.len();
+                    pending.resize(at + n, 0);
+                    file.read_exact_at(&mut pending[at..], offset + done)?;
+                    done += n as u64;
+                    if pending.len() >= CHUNK {
+                        sum = fnv1a(&pending, sum);
+                        t.write_all(&pending)?;
+                        pending.clear();
+                    }
+                }
+            }
+            sum = fnv1a(&pending, sum);
+            pending.extend_from_slice(&sum.to_le_bytes());
+            pending.extend_from_slice(TRAILER);
+            t.write_all(&pending)?;
             t.sync_all()?;
         }
         crate::failpoint::hit("journal:written");
@@ -133,67 +154,84 @@ impl Journal {
     }
 }
 
+/// A journal that passed its checks: the lengths, and each region's place in the file and in
+/// the journal.
 struct Parsed {
     original_len: u64,
     planned_len: u64,
-    regions: Vec<(u64, Vec<u8>)>,
+    /// (offset in the mailbox, length, offset of the saved bytes in the journal).
+    regions: Vec<(u64, u64, u64)>,
 }
 
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.0.len() < n {
-            return None;
-        }
-        let (a, b) = self.0.split_at(n);
-        self.0 = b;
-        Some(a)
-    }
-    fn u64(&mut self) -> Option<u64> {
-        self.take(8)?.try_into().ok().map(u64::from_le_bytes)
-    }
+fn u64_at(j: &File, at: u64) -> io::Result<u64> {
+    let mut b = [0u8; 8];
+    j.read_exact_at(&mut b, at)?;
+    Ok(u64::from_le_bytes(b))
 }
 
-fn parse(data: &[u8]) -> Option<Parsed> {
-    let body_len = data.len().checked_sub(16)?;
-    let (body, tail) = data.split_at(body_len);
-    let (sum, trailer) = tail.split_at(8);
-    if trailer != TRAILER || !body.starts_with(MAGIC) {
-        return None;
+/// Checks a journal without holding it in memory: the trailer, the checksum of everything
+/// before it (read in chunks), then the structure. `None` when it is incomplete or damaged.
+fn parse(j: &File) -> io::Result<Option<Parsed>> {
+    let len = j.metadata()?.len();
+    let Some(body_len) = len.checked_sub(16).filter(|b| *b >= 32) else {
+        return Ok(None);
+    };
+    let mut tail = [0u8; 16];
+    j.read_exact_at(&mut tail, body_len)?;
+    if &tail[8..] != TRAILER {
+        return Ok(None);
     }
-    if fnv1a(body, FNV_START).to_le_bytes() != sum {
-        return None;
+    let mut magic = [0u8; 8];
+    j.read_exact_at(&mut magic, 0)?;
+    if &magic != MAGIC {
+        return Ok(None);
     }
-    let mut r = Reader(&body[MAGIC.len()..]);
-    let original_len = r.u64()?;
-    let planned_len = r.u64()?;
-    let count = r.u64()?;
+    let mut sum = FNV_START;
+    let mut buf = vec![0u8; usize::try_from(body_len.min(CHUNK as u64)).unwrap_or(CHUNK)];
+    let mut pos = 0u64;
+    while pos < body_len {
+        let n = usize::try_from((body_len - pos).min(buf.len() as u64)).unwrap_or(buf.len());
+        j.read_exact_at(&mut buf[..n], pos)?;
+        sum = fnv1a(&buf[..n], sum);
+        pos += n as u64;
+    }
+    if sum.to_le_bytes() != tail[..8] {
+        return Ok(None);
+    }
+    let original_len = u64_at(j, 8)?;
+    let planned_len = u64_at(j, 16)?;
+    let count = u64_at(j, 24)?;
     let mut regions = Vec::new();
+    let mut at = 32u64;
     for _ in 0..count {
-        let offset = r.u64()?;
-        let len = usize::try_from(r.u64()?).ok()?;
-        regions.push((offset, r.take(len)?.to_vec()));
+        if at.checked_add(16).is_none_or(|e| e > body_len) {
+            return Ok(None);
+        }
+        let offset = u64_at(j, at)?;
+        let region_len = u64_at(j, at + 8)?;
+        let saved = at + 16;
+        match saved.checked_add(region_len) {
+            Some(e) if e <= body_len => at = e,
+            _ => return Ok(None),
+        }
+        regions.push((offset, region_len, saved));
     }
-    Some(Parsed {
+    Ok(Some(Parsed {
         original_len,
         planned_len,
         regions,
-    })
+    }))
 }
 
 /// Puts back what an interrupted rewrite overwrote, if `journal` exists. Call with the
 /// mailbox's exclusive lock held, before reading it.
 pub fn recover(journal: &Path, file: &File) -> io::Result<Recovery> {
-    let mut data = Vec::new();
-    match File::open(journal) {
-        Ok(mut f) => {
-            f.read_to_end(&mut data)?;
-        }
+    let j = match File::open(journal) {
+        Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Recovery::Clean),
         Err(e) => return Err(e),
-    }
-    let Some(parsed) = parse(&data) else {
+    };
+    let Some(parsed) = parse(&j)? else {
         fs::remove_file(journal)?;
         return Ok(Recovery::DiscardedIncomplete);
     };
@@ -208,8 +246,17 @@ pub fn recover(journal: &Path, file: &File) -> io::Result<Recovery> {
     } else {
         Vec::new()
     };
-    for (offset, bytes) in &parsed.regions {
-        file.write_all_at(bytes, *offset)?;
+    let mut buf = Vec::new();
+    for &(offset, region_len, saved) in &parsed.regions {
+        let mut done = 0u64;
+        while done < region_len {
+            let n = usize::try_from((region_len - done).min(CHUNK as u64))
+                .map_err(|_| io::Error::other("journal region too large"))?;
+            buf.resize(n, 0);
+            j.read_exact_at(&mut buf, saved + done)?;
+            file.write_all_at(&buf, offset + done)?;
+            done += n as u64;
+        }
     }
     file.set_len(parsed.original_len)?;
     if !foreign.is_empty() {
@@ -291,6 +338,26 @@ mod tests {
         assert_eq!(recover(&j, &f).unwrap(), Recovery::DiscardedIncomplete);
         assert_eq!(fs::read(&p).unwrap(), b"AAAABBBB");
         assert!(!j.exists());
+    }
+
+    #[test]
+    fn regions_larger_than_a_chunk_round_trip() {
+        let old: Vec<u8> = (0..3 * CHUNK + 12_345).map(|i| (i % 251) as u8).collect();
+        let (dir, p, f) = setup(&old);
+        let j = dir.path().join("j");
+        let len = old.len() as u64;
+        let journal = Journal::begin(&j, &f, len, len + 10, &[(100, len - 100)]).unwrap();
+        let saved = fs::read(&j).unwrap();
+        assert_eq!(&saved[..8], MAGIC);
+        assert_eq!(saved.len(), 32 + 16 + old.len() - 100 + 16);
+        assert_eq!(&saved[48..48 + 10], &old[100..110]);
+        let sum = fnv1a(&saved[..saved.len() - 16], FNV_START);
+        assert_eq!(saved[saved.len() - 16..saved.len() - 8], sum.to_le_bytes());
+        f.write_all_at(&vec![b'x'; old.len() + 10], 0).unwrap();
+        drop(journal);
+        assert_eq!(recover(&j, &f).unwrap(), Recovery::Restored { kept: 0 });
+        // The first 100 bytes were not journaled: they keep what was written.
+        assert_eq!(&fs::read(&p).unwrap()[100..], &old[100..]);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod changelog;
 pub mod engine;
 pub mod from_line;
+pub mod index;
 pub mod journal;
 pub mod pseudo;
 pub mod scan;
