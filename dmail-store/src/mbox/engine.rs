@@ -1847,3 +1847,32 @@ pub fn new_mailbox_bytes(options: &MboxOptions) -> Vec<u8> {
 pub fn private_dir(folder_dir: &Utf8Path) -> Utf8PathBuf {
     folder_dir.join(".imapd")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uid(n: u32) -> Uid {
+        Uid::new(n).unwrap_or(Uid::MAX)
+    }
+
+    #[test]
+    fn uid_runs_hold_any_order_compactly() {
+        let mut r = UidRuns::default();
+        for n in (10..=20).chain([5, 30, 7, 6, 12, 21, 1]) {
+            r.insert(uid(n));
+        }
+        for n in 1..=40 {
+            let want = matches!(n, 1 | 5..=7 | 10..=21 | 30);
+            assert_eq!(r.contains(uid(n)), want, "{n}");
+        }
+        assert!(r.0.windows(2).all(|w| w[0].1 < w[1].0), "{:?}", r.0);
+        let mut one = UidRuns::default();
+        for n in 1..=100_000 {
+            one.insert(uid(n));
+        }
+        assert_eq!(one.0, [(1, 100_000)], "consecutive UIDs are one run");
+        one.clear();
+        assert!(!one.contains(uid(1)));
+    }
+}

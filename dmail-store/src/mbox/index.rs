@@ -289,8 +289,19 @@ impl<'a> Reader<'a> {
         self.pos += 1;
         Some(b)
     }
-    #[inline]
+    #[inline(always)]
     fn varint(&mut self) -> Option<u64> {
+        // Most values (deltas, flags, keyword bits) fit one byte.
+        let b = *self.data.get(self.pos)?;
+        if b < 0x80 {
+            self.pos += 1;
+            return Some(u64::from(b));
+        }
+        self.varint_long()
+    }
+
+    #[inline(never)]
+    fn varint_long(&mut self) -> Option<u64> {
         let mut v = 0u64;
         let mut shift = 0u32;
         loop {
@@ -443,15 +454,15 @@ fn decode_entries(data: &[u8], count: usize, file_len: u64) -> Option<Vec<Entry>
             let unix = prev_date.checked_add(unzigzag(r.varint()?))?;
             let offset_minutes = i16::try_from(unzigzag(r.varint()?)).ok()?;
             prev_date = unix;
-            let d = InternalDate {
+            // Only what `Entry::new` can have packed.
+            let packed = pack_date(Some(InternalDate {
                 unix,
                 offset_minutes,
-            };
-            // Only what `Entry::new` can have packed.
-            if unpack_date(pack_date(Some(d))) != Some(d) {
+            }));
+            if packed == NO_DATE {
                 return None;
             }
-            pack_date(Some(d))
+            packed
         } else {
             NO_DATE
         };
