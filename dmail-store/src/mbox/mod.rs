@@ -12,6 +12,7 @@ pub mod journal;
 pub mod pseudo;
 pub mod scan;
 pub mod status;
+pub mod store;
 pub mod uids;
 pub mod write;
 
