@@ -1,7 +1,7 @@
 //! The storage traits: what the protocol layer asks of a mail store, whatever the format (the
 //! mbox engine, a later maildir engine, an in-memory engine for tests).
 //!
-//! Two sides, after Dovecot's split: `MailboxList` maps names to mailboxes (LIST, CREATE,
+//! Two sides, after Dovecot's split: [`MailboxList`] maps names to mailboxes (LIST, CREATE,
 //! DELETE, RENAME, subscriptions, opening); [`Mailbox`] is one open mailbox (a snapshot of its
 //! messages, their bytes in client form, flags, append, expunge, and `sync` to learn what others
 //! changed). Synchronous APIs; nothing here knows about IMAP syntax, sockets or sequence numbers.
