@@ -7,6 +7,18 @@
 //! mailboxes, and never prints, logs or keeps a password longer than a login takes.
 #![deny(unsafe_code)]
 
+pub mod forward;
+pub mod hash;
+pub mod policy;
+pub mod sasl;
+#[allow(unsafe_code)]
+pub mod sys;
+pub mod unix_user;
+pub mod vdomain_passwd;
+
+pub use policy::{LoggedIn, LoginGuard, for_config, login};
+pub use unix_user::UnixUser;
+
 use std::fmt;
 use std::net::IpAddr;
 
