@@ -7,6 +7,13 @@
 //! mailboxes, and never prints, logs or keeps a password longer than a login takes.
 #![deny(unsafe_code)]
 
+pub mod become_user;
+pub mod external;
+mod select;
+
+pub use external::{External, Pool};
+pub use select::authenticator_for;
+
 use std::fmt;
 use std::net::IpAddr;
 
