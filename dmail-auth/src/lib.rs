@@ -18,6 +18,10 @@ pub mod vdomain_passwd;
 
 pub use policy::{LoggedIn, LoginGuard, for_config, login};
 pub use unix_user::UnixUser;
+pub mod become_user;
+pub mod external;
+
+pub use external::{External, Pool};
 
 use std::fmt;
 use std::net::IpAddr;

@@ -279,11 +279,9 @@ impl Authenticator for NtUser {
     }
 }
 
-/// The authenticator `authent_method` names: [`UnixUser`] for `unix_user`, an error for
-/// `nt_user` ([`NtUser::new`]) and, until `src/external.rs` lands, for `external`.
-///
-/// SEAM: the `AuthentMethod::External` arm is where the external authenticator
-/// (`crate::external::External`, dmail-conventions §3a) is constructed.
+/// The authenticator `authent_method` names: [`UnixUser`] for `unix_user`, the external
+/// authenticator ([`crate::External`], its child started at first use) for `external`, and an
+/// error for `nt_user` on Unix ([`NtUser::new`]).
 ///
 /// ```
 /// use dmail_conf::{Config, Platform, values::AuthentMethod};
@@ -296,8 +294,6 @@ pub fn for_config(config: &Config) -> Result<Box<dyn Authenticator + Send>, Auth
     match config.authent_method {
         AuthentMethod::UnixUser => Ok(Box::new(UnixUser::new())),
         AuthentMethod::NtUser => Ok(Box::new(NtUser::new()?)),
-        AuthentMethod::External => Err(AuthError::Unavailable(
-            "authent_method external is not available in this build yet".to_owned(),
-        )),
+        AuthentMethod::External => Ok(Box::new(crate::External::from_config(config)?)),
     }
 }
