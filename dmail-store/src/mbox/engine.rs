@@ -637,6 +637,7 @@ impl MboxMailbox {
         journal
             .commit()
             .map_err(io_err("finishing the undo journal"))?;
+        crate::failpoint::hit("rewrite:committed");
         // Learn the new layout from what was written.
         let new_scan = scan::scan_bytes(&out, start, rescan_local);
         let kept: Vec<Entry> = self.entries[from..]
@@ -901,7 +902,10 @@ impl Mailbox for MboxMailbox {
                     .map(|b| (at, b))
             });
             match fitted {
-                Some((at, block)) if self.entries[i].stamped => {
+                // A new keyword name means a rewrite from the top (the list is in the folder
+                // data), under the journal; a block written in place before it would survive a
+                // crash, naming a keyword the restored list lacks.
+                Some((at, block)) if self.entries[i].stamped && !table_grew => {
                     file.write_all_at(&block, at)
                         .map_err(io_err("writing flags"))?;
                     records.push(*uid);
