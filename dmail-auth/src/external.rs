@@ -339,6 +339,11 @@ impl Authenticator for External {
             drop_file: reply.drop_file,
         })
     }
+
+    /// [`External::shutdown`]: `exit`, 1 s, kill, reap.
+    fn shutdown(&mut self) {
+        External::shutdown(self);
+    }
 }
 
 impl Running {

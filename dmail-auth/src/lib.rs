@@ -114,4 +114,10 @@ pub trait Authenticator {
         password: &Password,
         client_ip: Option<IpAddr>,
     ) -> Result<Authenticated, AuthError>;
+
+    /// Ends any helper process this authenticator started, before the process switches user
+    /// (dmail-conventions §3a, §11 step 3): the external authenticator sends `exit`, waits
+    /// 1 s, then kills and reaps its child ([`External::shutdown`]). Authenticators without a
+    /// helper do nothing, which is the default. A later login may start a new helper.
+    fn shutdown(&mut self) {}
 }

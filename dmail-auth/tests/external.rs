@@ -475,6 +475,21 @@ fn shutdown_kills_a_child_that_ignores_exit() {
 }
 
 #[test]
+fn shutdown_through_the_authenticator_trait_ends_the_child() {
+    // What a session holding `policy::for_config`'s `Box<dyn Authenticator>` calls before it
+    // switches user (dmail-conventions §11 step 3).
+    let f = fake("");
+    let mut ext = f.external();
+    ext.check("bob", &pw(b"secret"), None).unwrap();
+    let pid = ext.child_id().unwrap();
+    let as_trait: &mut dyn Authenticator = &mut ext;
+    as_trait.shutdown();
+    assert_eq!(ext.child_id(), None);
+    assert!(is_gone(pid));
+    assert_eq!(f.received(), "check bob secret\nexit\n");
+}
+
+#[test]
 fn dropping_ends_the_child() {
     let f = fake("");
     let mut ext = f.external();
