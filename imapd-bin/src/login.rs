@@ -15,11 +15,10 @@
 //! 5. deliver bulletins (§8), as the user when the process switched;
 //! 6. (the caller answers the tagged OK and opens mailboxes).
 //!
-//! Every failure of steps 0–4 is a [`LoginStepError`] naming its step, and the login fails; the
-//! client only ever sees `LOGIN failed` or `NO [UNAVAILABLE]` ([`LoginStepError::answer`]).
-//! \[decided\] A bulletin failure does not fail the login: dmail-store's bulletin rules make
-//! every run retryable at the next login and say the caller carries on, so the report or error
-//! is handed back in [`SessionStart::bulletins`] for the log.
+//! Every failure of any step is a [`LoginStepError`] naming its step, and the login fails (§11:
+//! "Failure at any step is a failed login with the reason in the log"), a bulletin failure
+//! included; the client only ever sees `LOGIN failed` or `NO [UNAVAILABLE]`
+//! ([`LoginStepError::answer`]).
 //!
 //! The steps are the methods of a small private trait, so the order is tested with a recorder
 //! that needs no root; [`start_session`] runs them for real. This module never writes to the
@@ -149,6 +148,9 @@ pub enum LoginStepError {
     /// Switching user failed. The process may be half switched: close the connection.
     #[error("switch user: {0}")]
     SwitchUser(BecomeError),
+    /// Delivering bulletins failed (nothing delivered is lost: the counters say what was).
+    #[error("bulletins: {0}")]
+    Bulletins(BulletinError),
 }
 
 impl LoginStepError {
@@ -168,6 +170,7 @@ impl LoginStepError {
             }
             LoginStepError::FolderDir { .. } => Step::FolderDir,
             LoginStepError::SwitchUser(_) => Step::SwitchUser,
+            LoginStepError::Bulletins(_) => Step::Bulletins,
         }
     }
 
@@ -210,9 +213,8 @@ pub struct SessionStart {
     pub forward_recorded: bool,
     /// Whether the folder directory was created by this login.
     pub folder_dir_created: bool,
-    /// What the bulletin run did (`Ok(None)`: no `bulletin_path`), or why it stopped; for the
-    /// log, never a failed login.
-    pub bulletins: Result<Option<BulletinReport>, BulletinError>,
+    /// What the bulletin run did (`None`: no `bulletin_path`), for the log.
+    pub bulletins: Option<BulletinReport>,
 }
 
 /// Whether this login switches the process to the user (§11): `imapd_become_user` is true and
@@ -565,13 +567,15 @@ pub(crate) fn run_steps(
     }
 
     // 5.
-    let bulletins = actions.deliver_bulletins(
-        config,
-        &logged_in.resolved,
-        &paths,
-        internal_date(now),
-        host,
-    );
+    let bulletins = actions
+        .deliver_bulletins(
+            config,
+            &logged_in.resolved,
+            &paths,
+            internal_date(now),
+            host,
+        )
+        .map_err(LoginStepError::Bulletins)?;
 
     Ok(SessionStart {
         paths,

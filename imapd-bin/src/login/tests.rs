@@ -180,20 +180,24 @@ fn a_failing_step_stops_the_sequence() {
 }
 
 #[test]
-fn a_bulletin_failure_does_not_fail_the_login() {
+fn a_bulletin_failure_fails_the_login() {
     let c = config(SPOOL);
     let mut r = Recorder {
         fail: Some(Step::Bulletins),
         ..Recorder::default()
     };
-    let start = run(
+    let err = run(
         &mut r,
         &c,
         &logged_in(&c, Source::SystemPasswd, Some(1001)),
         ip(),
     )
-    .unwrap();
-    assert!(matches!(start.bulletins, Err(BulletinError::Busy { .. })));
+    .unwrap_err();
+    assert!(matches!(
+        err,
+        LoginStepError::Bulletins(BulletinError::Busy { .. })
+    ));
+    assert_eq!(err.step(), Step::Bulletins);
     assert_eq!(r.log.len(), 5);
 }
 
@@ -449,7 +453,7 @@ fn a_whole_sequence_without_switching() {
     let folder = std::fs::metadata(base.join("spool/bob.mbx")).unwrap();
     assert_eq!(folder.permissions().mode() & 0o7777, 0o700);
     assert_eq!(folder.uid(), rustix::process::geteuid().as_raw());
-    assert_eq!(start.bulletins.unwrap().unwrap().delivered.len(), 1);
+    assert_eq!(start.bulletins.unwrap().delivered.len(), 1);
     let inbox = std::fs::read_to_string(base.join("spool/bob")).unwrap();
     assert!(inbox.starts_with("From MAILER-DAEMON "), "{inbox}");
     assert!(inbox.contains("\nSubject: Hello\n"), "{inbox}");
@@ -457,7 +461,7 @@ fn a_whole_sequence_without_switching() {
     // Again: nothing new, nothing created.
     let again = start_session(&c, &login, ip(), &mut auth, "mx", SystemTime::now()).unwrap();
     assert!(!again.folder_dir_created);
-    assert!(again.bulletins.unwrap().unwrap().delivered.is_empty());
+    assert!(again.bulletins.unwrap().delivered.is_empty());
     assert_eq!(auth.shutdowns, 2);
 }
 
