@@ -1,7 +1,11 @@
 //! Plays DPOP's "burst": under the dot-lock and an exclusive flock, copies every message out of
 //! a drop file, then truncates the drop file to 0.
 //!
-//! `cargo run -p dmail-store --example burst -- DROPFILE [OUTDIR]`
+//! `cargo run -p dmail-store --example burst -- [--journal FILE] DROPFILE [OUTDIR]`
+//!
+//! With `--journal` (the drop file's undo journal, `FOLDERDIR/.imapd/INBOX.journal`), a rewrite
+//! of ours interrupted by a crash is undone first, as every opener of ours does
+//! (mailbox-formats.md §2); without it, burst plays a foreign DPOP.
 //!
 //! Without OUTDIR the messages go to stdout, one after another, exactly as stored. With OUTDIR
 //! (which must exist) each message, as stored from its `From ` line to the next one, goes to a
@@ -30,7 +34,11 @@ fn message_starts(data: &[u8]) -> Vec<usize> {
     starts
 }
 
-fn run(drop_file: Utf8PathBuf, out_dir: Option<Utf8PathBuf>) -> Result<usize, String> {
+fn run(
+    drop_file: Utf8PathBuf,
+    out_dir: Option<Utf8PathBuf>,
+    journal: Option<Utf8PathBuf>,
+) -> Result<usize, String> {
     let mut open = OpenOptions::new();
     open.read(true).write(true);
     let lock = MailboxLock::acquire(
@@ -40,6 +48,10 @@ fn run(drop_file: Utf8PathBuf, out_dir: Option<Utf8PathBuf>) -> Result<usize, St
         &LockOptions::delivery(),
     )
     .map_err(|e| e.to_string())?;
+    if let Some(journal) = journal {
+        dmail_store::mbox::journal::recover(journal.as_std_path(), lock.file())
+            .map_err(|e| format!("{journal}: recovering: {e}"))?;
+    }
     let mut data = Vec::new();
     let mut file: &std::fs::File = lock.file();
     file.read_to_end(&mut data)
@@ -72,16 +84,24 @@ fn run(drop_file: Utf8PathBuf, out_dir: Option<Utf8PathBuf>) -> Result<usize, St
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let journal = match args.first().map(String::as_str) {
+        Some("--journal") if args.len() >= 2 => {
+            let j = Utf8PathBuf::from(args.remove(1));
+            args.remove(0);
+            Some(j)
+        }
+        _ => None,
+    };
     let (drop_file, out_dir) = match args.as_slice() {
-        [d] => (Utf8PathBuf::from(d), None),
-        [d, o] => (Utf8PathBuf::from(d), Some(Utf8PathBuf::from(o))),
+        [d] if !d.starts_with("--") => (Utf8PathBuf::from(d), None),
+        [d, o] if !d.starts_with("--") => (Utf8PathBuf::from(d), Some(Utf8PathBuf::from(o))),
         _ => {
-            eprintln!("usage: burst DROPFILE [OUTDIR]");
+            eprintln!("usage: burst [--journal FILE] DROPFILE [OUTDIR]");
             return ExitCode::FAILURE;
         }
     };
-    match run(drop_file, out_dir) {
+    match run(drop_file, out_dir, journal) {
         Ok(n) => {
             eprintln!("burst: {n} messages");
             ExitCode::SUCCESS

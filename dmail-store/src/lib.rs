@@ -3,7 +3,9 @@
 //! Today it holds [`layout`]: from a resolved login to the user's drop file, folder directory,
 //! subscription file and maildir, exactly as DMail's DSMTP and DPOP place them; and the folder
 //! namespace: [`names`] (validated mailbox names, modified UTF-7), [`pattern`] (the LIST/LSUB
-//! matcher), [`folders`] (name to path, LIST, CREATE, DELETE, RENAME) and [`subscriptions`].
+//! matcher), [`folders`] (name to path, LIST, CREATE, DELETE, RENAME) and [`subscriptions`];
+//! and the per-user policies around the mailboxes: [`quota`] (limits and usage) and
+//! [`bulletin`] (administrator messages delivered at login).
 //! It knows nothing of sockets, so DPOP and DSMTP implementations can import it.
 //!
 //! ```
@@ -18,6 +20,7 @@
 //! ```
 #![deny(unsafe_code)]
 
+pub mod bulletin;
 pub mod civil;
 pub mod deliver;
 pub mod failpoint;
@@ -29,6 +32,7 @@ pub mod mbox;
 pub mod mem;
 pub mod names;
 pub mod pattern;
+pub mod quota;
 pub mod store;
 pub mod subscriptions;
 mod types;

@@ -113,6 +113,18 @@ pub enum StoreError {
     /// No UIDs are left (UID 4294967295 was reached).
     #[error("the mailbox has used every UID")]
     UidsExhausted,
+    /// A mailbox of that name exists already.
+    #[error("mailbox already exists")]
+    AlreadyExists,
+    /// The name cannot be used; the text says why, naming no server path.
+    #[error("{0}")]
+    InvalidName(String),
+    /// The name is a directory of mailboxes, which holds no messages.
+    #[error("that name holds mailboxes, not messages")]
+    NoSelect,
+    /// The operation is refused for this mailbox; the text says why, naming no server path.
+    #[error("{0}")]
+    NotAllowed(String),
     /// Anything the operating system said.
     #[error("{context}: {source}")]
     Io {
@@ -122,6 +134,95 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// What STATUS reports of a mailbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MailboxStatus {
+    /// Messages in it.
+    pub messages: usize,
+    /// Messages \Recent for the caller (0 for a look from outside).
+    pub recent: usize,
+    /// Messages without \Seen.
+    pub unseen: usize,
+    /// UIDNEXT.
+    pub uid_next: Uid,
+    /// UIDVALIDITY.
+    pub uid_validity: UidValidity,
+}
+
+impl MailboxStatus {
+    /// The status of an open mailbox's snapshot.
+    pub fn of(mailbox: &dyn Mailbox) -> MailboxStatus {
+        let m = mailbox.messages();
+        MailboxStatus {
+            messages: m.len(),
+            recent: m.iter().filter(|x| x.recent).count(),
+            unseen: m
+                .iter()
+                .filter(|x| !x.flags.system.contains(SystemFlags::SEEN))
+                .count(),
+            uid_next: mailbox.uid_next(),
+            uid_validity: mailbox.uid_validity(),
+        }
+    }
+}
+
+/// The mailbox-list side of a store: names to mailboxes.
+pub trait MailboxList {
+    /// The open-mailbox type.
+    type Mailbox: Mailbox;
+    /// LIST: entries matching `reference` and `pattern` (RFC 3501 §6.3.8).
+    fn list(
+        &self,
+        reference: &[u8],
+        pattern: &[u8],
+    ) -> Result<Vec<crate::folders::ListEntry>, StoreError>;
+    /// LSUB: subscribed names matching.
+    fn lsub(
+        &self,
+        reference: &[u8],
+        pattern: &[u8],
+    ) -> Result<Vec<crate::folders::ListEntry>, StoreError>;
+    /// CREATE.
+    fn create(&self, name: &crate::names::MailboxName) -> Result<(), StoreError>;
+    /// DELETE.
+    fn delete(&self, name: &crate::names::MailboxName) -> Result<(), StoreError>;
+    /// RENAME (RENAME INBOX moves INBOX's messages and leaves INBOX empty, RFC 3501).
+    fn rename(
+        &self,
+        from: &crate::names::MailboxName,
+        to: &crate::names::MailboxName,
+    ) -> Result<(), StoreError>;
+    /// SUBSCRIBE.
+    fn subscribe(&self, name: &crate::names::MailboxName) -> Result<(), StoreError>;
+    /// UNSUBSCRIBE.
+    fn unsubscribe(&self, name: &crate::names::MailboxName) -> Result<(), StoreError>;
+    /// SELECT or EXAMINE.
+    fn open(
+        &self,
+        name: &crate::names::MailboxName,
+        mode: OpenMode,
+    ) -> Result<Self::Mailbox, StoreError>;
+    /// STATUS, without selecting.
+    fn status(&self, name: &crate::names::MailboxName) -> Result<MailboxStatus, StoreError> {
+        let m = self.open(name, OpenMode::ReadOnly)?;
+        Ok(MailboxStatus {
+            recent: 0,
+            ..MailboxStatus::of(&m)
+        })
+    }
+    /// Appends to a mailbox that is not (necessarily) open: `NonExistent` when it does not
+    /// exist (the protocol layer answers `[TRYCREATE]`).
+    fn append_to(
+        &self,
+        name: &crate::names::MailboxName,
+        messages: &[NewMessage<'_>],
+    ) -> Result<(UidValidity, Vec<Uid>), StoreError> {
+        let mut m = self.open(name, OpenMode::ReadWrite)?;
+        let uids = m.append(messages)?;
+        Ok((m.uid_validity(), uids))
+    }
 }
 
 /// One open mailbox.

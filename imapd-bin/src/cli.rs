@@ -41,6 +41,10 @@ pub(crate) enum Command {
     CheckConfig,
     /// Show where a login's mail lives: drop file, folder directory, subscriptions, maildir
     Whereis(WhereisArgs),
+    /// Check a login's password as the server would; the password is read from standard input
+    /// up to the first newline. Prints `ok` and the user's details, `failed: REASON` (exit 1) or
+    /// `unavailable: REASON` (exit 3)
+    AuthTest(AuthTestArgs),
 }
 
 /// `imapd whereis`.
@@ -53,6 +57,23 @@ pub(crate) struct WhereisArgs {
     /// The user's home directory, instead of looking it up in the system database
     #[arg(long, value_name = "DIR")]
     pub(crate) home: Option<Utf8PathBuf>,
+
+    /// The login name as a client would type it
+    #[arg(value_name = "LOGIN")]
+    pub(crate) login: OsString,
+}
+
+/// `imapd auth-test`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct AuthTestArgs {
+    /// The client's address (checked against user_ip_address, sent to an external
+    /// authenticator)
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) ip: Option<IpAddr>,
+
+    /// The address the client connected to (selects an IP virtual domain)
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) local_ip: Option<IpAddr>,
 
     /// The login name as a client would type it
     #[arg(value_name = "LOGIN")]

@@ -1,11 +1,14 @@
 //! `imapd`: the DMail-compatible IMAP server as inetd runs it, and its admin commands
-//! (`check-config`, `whereis`).
+//! (`check-config`, `whereis`, `auth-test`).
 //!
 //! This file only wires the modules together and owns the exit codes: 0 success, 1 failure
-//! (the server said BYE, the configuration has errors or cannot be read), 2 usage (bad command
-//! line, a login that maps to no mailbox, or a set-uid caller refused). It must never read the
-//! environment: a set-uid `imapd` takes nothing from it (dmail-conventions §11).
+//! (the server said BYE, the configuration has errors or cannot be read, a login failed), 2 usage
+//! (bad command line, a login that maps to no mailbox, `auth-test` with an unreadable
+//! configuration, or a set-uid caller refused), 3 a temporary authentication failure
+//! (`auth-test`). It must never read the environment: a set-uid `imapd` takes nothing from it
+//! (dmail-conventions §11).
 
+mod auth_test;
 mod check_config;
 mod cli;
 mod home;
@@ -28,6 +31,8 @@ const EXIT_OK: u8 = 0;
 const EXIT_FAILURE: u8 = 1;
 /// A usage error, an unmappable login, or a refused set-uid caller.
 const EXIT_USAGE: u8 = 2;
+/// The authenticator could not answer (`auth-test`).
+const EXIT_UNAVAILABLE: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -64,6 +69,18 @@ fn main() -> ExitCode {
             Err(whereis::Failure::Unreadable(line)) => fail(&line, EXIT_FAILURE),
             Err(whereis::Failure::Unmappable(line)) => fail(&line, EXIT_USAGE),
         },
+        Command::AuthTest(args) => {
+            match auth_test::run(&config_path, &args, &mut std::io::stdin().lock()) {
+                auth_test::Outcome::Ok(text) => print(&text, EXIT_OK),
+                auth_test::Outcome::Failed(reason) => {
+                    print(&format!("failed: {reason}\n"), EXIT_FAILURE)
+                }
+                auth_test::Outcome::Unavailable(reason) => {
+                    print(&format!("unavailable: {reason}\n"), EXIT_UNAVAILABLE)
+                }
+                auth_test::Outcome::Unreadable(line) => fail(&line, EXIT_USAGE),
+            }
+        }
     }
 }
 

@@ -48,6 +48,7 @@ fn help_describes_the_program_and_its_subcommands() {
     assert!(text.contains("DMail-compatible IMAP server"), "{text}");
     assert!(text.contains("check-config"), "{text}");
     assert!(text.contains("whereis"), "{text}");
+    assert!(text.contains("auth-test"), "{text}");
     assert!(text.contains("-i <FILE>"), "{text}");
     assert_eq!(out.status.code(), Some(0));
 }
@@ -57,6 +58,8 @@ fn help_describes_the_program_and_its_subcommands() {
 #[test_case::test_case(&["check-config", "-i"]; "i without a value")]
 #[test_case::test_case(&["check-config", "extra"]; "check-config takes no argument")]
 #[test_case::test_case(&["whereis"]; "whereis without a login")]
+#[test_case::test_case(&["auth-test"]; "auth-test without a login")]
+#[test_case::test_case(&["auth-test", "--ip", "1.2.3", "bob"]; "auth-test with a bad ip")]
 #[test_case::test_case(&["whereis", "--local-ip", "not-an-ip", "bob"]; "bad local ip")]
 #[test_case::test_case(&["whereis", "--local-ip", "192.0.2.300", "bob"]; "ipv4 out of range")]
 fn usage_errors_exit_2(args: &[&str]) {

@@ -100,6 +100,8 @@ fn setuid_root_install_refuses_admin_use_by_others() {
     assert_refused(&as_nobody(&bin, &["-i", config, "check-config"]));
     assert_refused(&as_nobody(&bin, &["check-config"]));
     assert_refused(&as_nobody(&bin, &["whereis", "bob"]));
+    assert_refused(&as_nobody(&bin, &["auth-test", "bob"]));
+    assert_refused(&as_nobody(&bin, &["auth-test", "-i", config, "bob"]));
     assert_refused(&as_nobody(&bin, &["-i", config]));
 
     // Serving is what a set-uid install is for: not refused.

@@ -1126,6 +1126,7 @@ impl MboxMailbox {
         journal
             .commit()
             .map_err(io_err("finishing the undo journal"))?;
+        crate::failpoint::hit("rewrite:committed");
         self.entries.truncate(from);
         self.entries.extend(placed);
         if from_top {
@@ -1446,7 +1447,10 @@ impl MboxMailbox {
                     .map(|b| (at, b))
             });
             match fitted {
-                Some((at, block)) if self.entries[i].stamped => {
+                // A new keyword name means a rewrite from the top (the list is in the folder
+                // data), under the journal; a block written in place before it would survive a
+                // crash, naming a keyword the restored list lacks.
+                Some((at, block)) if self.entries[i].stamped && !table_grew => {
                     file.write_all_at(&block, at)
                         .map_err(io_err("writing flags"))?;
                     records.push(*uid);

@@ -45,6 +45,11 @@ pub enum Recovery {
     /// A journal was found but is incomplete or damaged; it was written before any mailbox byte
     /// changed (journals are made durable before the rewrite starts), so it was removed.
     DiscardedIncomplete,
+    /// A journal was found, but the file is shorter than the rewrite could ever have left it:
+    /// another program cut it after the crash (DPOP's burst). The journal no longer describes
+    /// the file, so it was removed and the file left as it is (restoring would write old bytes
+    /// at old offsets: NULs in front, messages already taken brought back).
+    DiscardedStale,
 }
 
 fn fnv1a(data: &[u8], mut h: u64) -> u64 {
@@ -223,20 +228,38 @@ fn parse(j: &File) -> io::Result<Option<Parsed>> {
     }))
 }
 
+/// Removes the temporary file of a journal whose writer died before renaming it (nothing was
+/// overwritten yet; it only holds a copy of the old bytes). Best effort: it is garbage, and the
+/// next rewrite replaces it anyway.
+fn remove_unfinished(journal: &Path) {
+    let _ = fs::remove_file(journal.with_extension("journal-tmp"));
+}
+
 /// Puts back what an interrupted rewrite overwrote, if `journal` exists. Call with the
 /// mailbox's exclusive lock held, before reading it.
 pub fn recover(journal: &Path, file: &File) -> io::Result<Recovery> {
     let j = match File::open(journal) {
         Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Recovery::Clean),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            remove_unfinished(journal);
+            return Ok(Recovery::Clean);
+        }
         Err(e) => return Err(e),
     };
     let Some(parsed) = parse(&j)? else {
         fs::remove_file(journal)?;
         return Ok(Recovery::DiscardedIncomplete);
     };
-    // Bytes past everything the rewrite could have written belong to someone else: keep them.
     let len = file.metadata()?.len();
+    // A rewrite only ever leaves the file between its old and its planned length.
+    if len < parsed.original_len.min(parsed.planned_len) {
+        fs::remove_file(journal)?;
+        if let Some(dir) = journal.parent() {
+            sync_dir(dir)?;
+        }
+        return Ok(Recovery::DiscardedStale);
+    }
+    // Bytes past everything the rewrite could have written belong to someone else: keep them.
     let extent = parsed.original_len.max(parsed.planned_len);
     let foreign = if len > extent {
         let size = usize::try_from(len - extent).map_err(|_| io::Error::other("too large"))?;
@@ -338,6 +361,30 @@ mod tests {
         assert_eq!(recover(&j, &f).unwrap(), Recovery::DiscardedIncomplete);
         assert_eq!(fs::read(&p).unwrap(), b"AAAABBBB");
         assert!(!j.exists());
+    }
+
+    #[test]
+    fn journal_of_a_file_cut_by_someone_else_is_dropped() {
+        let (dir, p, f) = setup(b"AAAABBBBCCCC");
+        let j = dir.path().join("j");
+        let journal = Journal::begin(&j, &f, 12, 14, &[(4, 8)]).unwrap();
+        f.write_all_at(b"XXXXXXXXXX", 4).unwrap(); // ...killed here...
+        drop(journal);
+        f.set_len(0).unwrap(); // DPOP's burst
+        assert_eq!(recover(&j, &f).unwrap(), Recovery::DiscardedStale);
+        assert_eq!(fs::read(&p).unwrap(), b"");
+        assert!(!j.exists());
+    }
+
+    #[test]
+    fn unfinished_journal_is_removed_and_file_untouched() {
+        let (dir, p, f) = setup(b"AAAABBBB");
+        let j = dir.path().join("m.journal");
+        let tmp = dir.path().join("m.journal-tmp");
+        fs::write(&tmp, b"DMJRNL1\n half a journal").unwrap();
+        assert_eq!(recover(&j, &f).unwrap(), Recovery::Clean);
+        assert!(!tmp.exists());
+        assert_eq!(fs::read(&p).unwrap(), b"AAAABBBB");
     }
 
     #[test]

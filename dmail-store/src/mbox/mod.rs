@@ -13,6 +13,7 @@ pub mod journal;
 pub mod pseudo;
 pub mod scan;
 pub mod status;
+pub mod store;
 pub mod uids;
 pub mod write;
 

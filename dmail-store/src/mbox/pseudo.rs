@@ -190,7 +190,7 @@ pub fn last_uid_digits(last_uid: Option<Uid>) -> [u8; 10] {
 
 /// RFC 822's `Www, d Mmm yyyy hh:mm:ss ±hhmm` (c-client's `rfc822_date` without the zone
 /// name), in the date's own zone.
-fn rfc822_date(date: InternalDate) -> String {
+pub(crate) fn rfc822_date(date: InternalDate) -> String {
     let c = Civil::from_unix(date.unix + i64::from(date.offset_minutes) * 60);
     format!(
         "{}, {} {} {} {:02}:{:02}:{:02} {}",

@@ -1,0 +1,96 @@
+//! Two processes sharing one mailbox (mailbox-formats.md §3): one sets flags and expunges; the
+//! other's `sync` reports exactly those changes. The second process is this test binary run
+//! again with `MBOX_CHILD_ACTION` set.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use camino::{Utf8Path, Utf8PathBuf};
+use dmail_store::deliver::{DeliverOptions, deliver};
+use dmail_store::layout::DropPath;
+use dmail_store::mbox::engine::{MboxMailbox, MboxOptions, MboxPaths};
+use dmail_store::store::{FlagOp, Mailbox};
+use dmail_store::{InternalDate, SystemFlags, Uid};
+
+fn paths(root: &Utf8Path) -> MboxPaths {
+    MboxPaths::new(root.join("bob"), root.join("bob.mbx/.imapd"), "INBOX")
+}
+
+fn options() -> MboxOptions {
+    let mut o = MboxOptions::new("bob", "mail.example.com");
+    o.local_offset = |_| 0;
+    o
+}
+
+/// The child's part: flag message 2 \Flagged, delete and expunge message 3.
+#[test]
+fn child_role() {
+    let (Ok(action), Ok(root)) = (
+        std::env::var("MBOX_CHILD_ACTION"),
+        std::env::var("MBOX_CHILD_ROOT"),
+    ) else {
+        return; // Not running as the child.
+    };
+    assert_eq!(action, "flag-and-expunge");
+    let root = Utf8PathBuf::from(root);
+    let mut m = MboxMailbox::open(paths(&root), false, options()).unwrap();
+    m.store_flags(
+        &[Uid::new(2).unwrap()],
+        FlagOp::Add,
+        SystemFlags::FLAGGED,
+        &[],
+    )
+    .unwrap();
+    m.store_flags(
+        &[Uid::new(3).unwrap()],
+        FlagOp::Add,
+        SystemFlags::DELETED,
+        &[],
+    )
+    .unwrap();
+    assert_eq!(m.expunge(None).unwrap(), [Uid::new(3).unwrap()]);
+}
+
+#[test]
+fn another_process_flags_and_expunge_are_reported_exactly() {
+    if std::env::var("MBOX_CHILD_ACTION").is_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = Utf8Path::from_path(dir.path()).unwrap().to_owned();
+    for n in 1..=4 {
+        let msg = format!("Subject: m{n}\n\nbody {n}\n");
+        let date = InternalDate {
+            unix: 1_000_000_000,
+            offset_minutes: 0,
+        };
+        deliver(
+            &DropPath::new(root.join("bob")),
+            "a@b",
+            msg.as_bytes(),
+            date,
+            &DeliverOptions::default(),
+        )
+        .unwrap();
+    }
+    let mut mine = MboxMailbox::open(paths(&root), false, options()).unwrap();
+    assert_eq!(mine.messages().len(), 4);
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_role", "--test-threads", "1"])
+        .env("MBOX_CHILD_ACTION", "flag-and-expunge")
+        .env("MBOX_CHILD_ROOT", root.as_str())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let c = mine.sync().unwrap();
+    assert_eq!(c.expunged, [Uid::new(3).unwrap()]);
+    assert_eq!(c.flags_changed, [Uid::new(2).unwrap()]);
+    assert_eq!(c.added, 0);
+    assert!(!c.uid_validity_changed);
+    let uids: Vec<u32> = mine.messages().iter().map(|m| m.uid.get()).collect();
+    assert_eq!(uids, [1, 2, 4]);
+    assert!(
+        mine.messages()[1]
+            .flags
+            .system
+            .contains(SystemFlags::FLAGGED)
+    );
+}
