@@ -217,6 +217,38 @@ pub struct MboxMailbox {
     index_dirty: bool,
     /// An operation failed part-way: what we know may not match the file, so it is never saved.
     index_broken: bool,
+    /// Whether what we know is the file as the change log's last record (before our position)
+    /// left it: true right after we appended records, and kept while we only follow records.
+    /// When it is not (we scanned, rewrote, or loaded an index), our next records start with a
+    /// [`barrier`] naming the file as we know it.
+    log_continuous: bool,
+}
+
+/// Marks a [`barrier`] record (no file has this length).
+const BARRIER_LEN: u64 = u64::MAX;
+
+/// A change-log record that says "the writer of the records after me knew the file as
+/// `stamp`, not as the record before me left it". A record holds a file's length and ctime
+/// *after* a write, not before, so without this a reader could take flag writes on a file that
+/// was rewritten (or cut by DPOP and refilled to the same length) for the only change since it
+/// looked. A reader that knows the file as `stamp` itself goes on; any other must compare the
+/// file with what it knows. The stamp's length, device and inode are hashed into the UID and
+/// keyword fields, its ctime is in the ctime field.
+fn barrier(stamp: &FileStamp) -> Record {
+    let mut id = [0u8; 24];
+    id[..8].copy_from_slice(&stamp.len.to_le_bytes());
+    id[8..16].copy_from_slice(&stamp.dev.to_le_bytes());
+    id[16..].copy_from_slice(&stamp.ino.to_le_bytes());
+    let h = index::checksum(&id);
+    Record {
+        uid: Uid::new((h as u32) | 1).unwrap_or(Uid::MAX),
+        flags: Flags {
+            system: SystemFlags::EMPTY,
+            keywords: KeywordSet::from_bits((h >> 32) as u32),
+        },
+        len: BARRIER_LEN,
+        ctime: (stamp.ctime, u32::try_from(stamp.ctime_nsec).unwrap_or(0)),
+    }
 }
 
 fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> StoreError {
@@ -474,6 +506,7 @@ impl MboxMailbox {
             touched: Vec::new(),
             index_dirty: true,
             index_broken: false,
+            log_continuous: false,
         };
         if let Some((validity, last)) = load_remembered(&mbox.paths) {
             mbox.file_validity = validity;
@@ -643,6 +676,8 @@ impl MboxMailbox {
             prefix_check: ix.prefix_check,
         };
         self.index_dirty = false;
+        // Whoever saved the index may have scanned a file the log does not explain.
+        self.log_continuous = false;
         true
     }
 
@@ -700,14 +735,29 @@ impl MboxMailbox {
         }
     }
 
+    /// Takes in UIDs another handle remembered under the same UIDVALIDITY since we looked (it
+    /// may have appended messages that DPOP took before we saw them): never give a UID twice.
+    fn merge_remembered(&mut self) {
+        if let Some((validity, last)) = load_remembered(&self.paths)
+            && self.known
+            && validity == self.file_validity
+        {
+            self.last_uid = self.last_uid.max(last);
+        }
+    }
+
     /// The file is gone (or empty): every message is expunged; UIDVALIDITY and the last UID are
     /// kept, so that new mail continues the UIDs (mailbox-formats.md §1).
     fn forget_file(&mut self) {
+        self.merge_remembered();
+        // The keyword list lived in the folder data, which is gone with the messages.
+        self.keywords = KeywordTable::default();
         if !self.entries.is_empty() {
             self.structure_changed = true;
         }
         self.entries.clear();
         self.index_dirty = true;
+        self.log_continuous = false;
         self.file = FileState {
             log_pos: self.file.log_pos,
             log_id: self.file.log_id,
@@ -721,6 +771,7 @@ impl MboxMailbox {
         self.file.prefix_check = prefix_check(file, &self.file, &self.entries)?;
         self.structure_changed = true;
         self.index_dirty = true;
+        self.log_continuous = false;
         Ok(())
     }
 
@@ -760,9 +811,14 @@ impl MboxMailbox {
 
     /// Reads other handles' in-place flag writes from the change log since our position and
     /// applies them. False when the log cannot be trusted for the layout we know (it was
-    /// truncated, or records were written on a shorter file): the caller must scan. Records
-    /// written after messages were appended apply to the messages we know; the caller then
-    /// reads the appended ones, with their flags as they are now.
+    /// truncated, or records were written on a shorter file): the caller must scan.
+    ///
+    /// The records explain the file's new ctime only when they follow on from what we know:
+    /// each written on a file of the length we know, and every [`barrier`] among them naming
+    /// the file as the records before it left it. Otherwise the caller compares the file with
+    /// what we know (it may have grown, or be rewritten). Flags are applied by UID either way:
+    /// records written after messages were appended apply to the messages we know, and the
+    /// caller then reads the appended ones with their flags as they are now.
     fn catch_up_log(&mut self) -> Result<bool, StoreError> {
         let log = self.paths.log();
         let Some((records, pos)) = changelog::read_from(log.as_std_path(), self.file.log_pos)
@@ -770,15 +826,17 @@ impl MboxMailbox {
         else {
             return Ok(false);
         };
-        let Some(last) = records.last() else {
-            self.file.log_pos = pos;
-            return Ok(true);
-        };
         let known = self.file.stamp.len;
-        if records.iter().any(|r| r.len < known) {
-            return Ok(false);
-        }
+        let mut cur = self.file.stamp;
+        let mut follows = true;
         for r in &records {
+            if r.len == BARRIER_LEN {
+                follows &= *r == barrier(&cur);
+                continue;
+            }
+            if r.len < known {
+                return Ok(false);
+            }
             if let Ok(i) = self.entries.binary_search_by_key(&r.uid, |e| e.uid)
                 && self.entries[i].flags() != r.flags
             {
@@ -786,11 +844,13 @@ impl MboxMailbox {
                 self.touched.push(r.uid);
                 self.index_dirty = true;
             }
+            follows &= r.len == cur.len;
+            // The file as this writer left it.
+            cur.ctime = r.ctime.0;
+            cur.ctime_nsec = i64::from(r.ctime.1);
         }
-        if records.iter().all(|r| r.len == known) {
-            // The file as the last writer left it.
-            self.file.stamp.ctime = last.ctime.0;
-            self.file.stamp.ctime_nsec = i64::from(last.ctime.1);
+        if follows {
+            self.file.stamp = cur;
         }
         self.file.log_pos = pos;
         if self.file.log_id == (0, 0) {
@@ -803,13 +863,17 @@ impl MboxMailbox {
     /// ends where the new data starts with a From line, and the prefix check holds.
     fn grew(&self, file: &File, stamp: &FileStamp) -> Result<bool, StoreError> {
         let end = self.file.stamp.len;
-        if stamp.ino != self.file.stamp.ino || stamp.dev != self.file.stamp.dev || stamp.len <= end
+        // From nothing, the new data holds the folder data: that is a whole scan, and cheap.
+        if end == 0
+            || stamp.ino != self.file.stamp.ino
+            || stamp.dev != self.file.stamp.dev
+            || stamp.len <= end
         {
             return Ok(false);
         }
         let ends_right = match self.entries.last() {
             Some(last) => last.end == end,
-            None => self.file.pseudo.is_some_and(|(_, e)| e == end) || end == 0,
+            None => self.file.pseudo.is_some_and(|(_, e)| e == end),
         };
         if !ends_right {
             return Ok(false);
@@ -821,7 +885,7 @@ impl MboxMailbox {
         if n != 5 || &next != b"From " {
             return Ok(false);
         }
-        Ok(end == 0 || prefix_check(file, &self.file, &self.entries)? == self.file.prefix_check)
+        Ok(prefix_check(file, &self.file, &self.entries)? == self.file.prefix_check)
     }
 
     fn remembered(&self) -> Option<Remembered> {
@@ -835,6 +899,7 @@ impl MboxMailbox {
     fn scan_all(&mut self, lock: &MailboxLock, stamp: FileStamp) -> Result<(), StoreError> {
         let file = lock.file();
         let scan = scan_file(file, 0, stamp.len, self.options.local_offset)?;
+        self.merge_remembered();
         let known = self.known;
         let remembered = if known { self.remembered() } else { None };
         let plan = uids::assign_uids(&scan, remembered, None, (self.options.now)());
@@ -1472,15 +1537,21 @@ impl MboxMailbox {
         }
         file.sync_data().map_err(io_err("writing flags"))?;
         let stamp = FileStamp::of(file).map_err(io_err("examining the mailbox"))?;
-        let log: Vec<Record> = records
-            .iter()
-            .filter_map(|u| self.entry(*u))
-            .map(|e| Record {
-                uid: e.uid,
-                flags: e.flags(),
-                len: stamp.len,
-                ctime: (stamp.ctime, u32::try_from(stamp.ctime_nsec).unwrap_or(0)),
-            })
+        // The file as we knew it before these writes, unless a reader can tell from the log.
+        let before = (!self.log_continuous).then(|| barrier(&self.file.stamp));
+        let log: Vec<Record> = before
+            .into_iter()
+            .chain(
+                records
+                    .iter()
+                    .filter_map(|u| self.entry(*u))
+                    .map(|e| Record {
+                        uid: e.uid,
+                        flags: e.flags(),
+                        len: stamp.len,
+                        ctime: (stamp.ctime, u32::try_from(stamp.ctime_nsec).unwrap_or(0)),
+                    }),
+            )
             .collect();
         let log_path = self.paths.log();
         if std::fs::create_dir_all(&self.paths.private_dir).is_ok()
@@ -1490,6 +1561,7 @@ impl MboxMailbox {
             let (len, id) = log_state(&log_path);
             self.file.log_pos = len / 32 * 32;
             self.file.log_id = id;
+            self.log_continuous = true;
         }
         self.file.stamp = stamp;
         Ok(())
