@@ -94,3 +94,52 @@ fn another_process_flags_and_expunge_are_reported_exactly() {
             .contains(SystemFlags::FLAGGED)
     );
 }
+
+/// mailbox-formats.md §3: while a c-client program holds its `/tmp/.<dev>.<ino>` session lock
+/// exclusively we open read-only; while we have a mailbox open read-write we hold it shared, so
+/// that a c-client program cannot take it exclusively.
+#[test]
+fn the_c_client_session_lock_is_respected_and_held() {
+    use std::os::unix::fs::MetadataExt;
+    if std::env::var("MBOX_CHILD_ACTION").is_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = Utf8Path::from_path(dir.path()).unwrap().to_owned();
+    let msg = b"Subject: x\n\nbody\n";
+    let date = InternalDate {
+        unix: 1_000_000_000,
+        offset_minutes: 0,
+    };
+    deliver(
+        &DropPath::new(root.join("bob")),
+        "a@b",
+        msg,
+        date,
+        &DeliverOptions::default(),
+    )
+    .unwrap();
+    let meta = std::fs::metadata(root.join("bob")).unwrap();
+    let session = dmail_store::lock::session_lock_path(meta.dev(), meta.ino());
+    let pine = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&session)
+        .unwrap();
+    pine.lock().unwrap();
+    let m = MboxMailbox::open(paths(&root), false, options()).unwrap();
+    assert!(m.is_read_only() && m.read_only_because_in_use());
+    drop(m);
+    pine.unlock().unwrap();
+    let m = MboxMailbox::open(paths(&root), false, options()).unwrap();
+    assert!(!m.is_read_only());
+    assert!(
+        pine.try_lock().is_err(),
+        "our read-write handle holds the session lock shared"
+    );
+    drop(m);
+    assert!(pine.try_lock().is_ok(), "and lets it go when closed");
+    let _ = std::fs::remove_file(session);
+}

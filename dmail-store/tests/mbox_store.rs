@@ -232,3 +232,27 @@ fn selecting_a_directory_is_noselect() {
         Err(StoreError::NoSelect)
     ));
 }
+
+#[test]
+fn status_agrees_with_an_open_mailbox() {
+    let u = user();
+    deliver_to(&u, "one");
+    deliver_to(&u, "two");
+    let mut inbox = u
+        .store
+        .open(&MailboxName::inbox(), OpenMode::ReadWrite)
+        .unwrap();
+    inbox
+        .store_flags(&[Uid::MIN], FlagOp::Add, SystemFlags::SEEN, &[])
+        .unwrap();
+    drop(inbox);
+    // From the private index, then again after the index is gone (a read-only open).
+    for _ in 0..2 {
+        let st = u.store.status(&MailboxName::inbox()).unwrap();
+        assert_eq!(
+            (st.messages, st.unseen, st.recent, st.uid_next.get()),
+            (2, 1, 0, 3)
+        );
+        let _ = std::fs::remove_file(u.root.join("bob.mbx/.imapd/INBOX.index"));
+    }
+}

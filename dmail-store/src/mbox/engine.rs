@@ -19,7 +19,7 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 
 use camino::{Utf8Path, Utf8PathBuf};
 
-use crate::lock::{LockError, LockMode, LockOptions, MailboxLock};
+use crate::lock::{LockError, LockMode, LockOptions, MailboxLock, SessionLock, SessionLockOutcome};
 use crate::mbox::changelog::{self, FileStamp, Record};
 use crate::mbox::index::{self, Entry, Index};
 use crate::mbox::journal::{self, Journal};
@@ -222,6 +222,12 @@ pub struct MboxMailbox {
     /// When it is not (we scanned, rewrote, or loaded an index), our next records start with a
     /// [`barrier`] naming the file as we know it.
     log_continuous: bool,
+    /// c-client's `/tmp/.<dev>.<ino>` session lock, held shared while this handle may write, so
+    /// that pine or UW imapd opening the mailbox meanwhile goes read-only (mailbox-formats.md §3).
+    /// Held for its `Drop` alone.
+    _session: Option<SessionLock>,
+    /// Opened read-only because a c-client program holds the session lock exclusively.
+    contended: bool,
 }
 
 /// Marks a [`barrier`] record (no file has this length).
@@ -486,6 +492,20 @@ impl MboxMailbox {
         options: MboxOptions,
     ) -> Result<MboxMailbox, StoreError> {
         let now = (options.now)();
+        // A c-client program that has the mailbox open read-write holds its session lock
+        // exclusively: we open read-only rather than write under it. Without a session lock
+        // file (no mailbox yet, or /tmp unusable) we go on with our own locks alone.
+        let (mut read_only, mut session, mut contended) = (read_only, None, false);
+        if !read_only && paths.file.exists() {
+            match SessionLock::try_shared(&paths.file) {
+                Ok(SessionLockOutcome::Held(lock)) => session = Some(lock),
+                Ok(SessionLockOutcome::Busy) => {
+                    read_only = true;
+                    contended = true;
+                }
+                Err(_) => {}
+            }
+        }
         let mut mbox = MboxMailbox {
             paths,
             options,
@@ -507,6 +527,8 @@ impl MboxMailbox {
             index_dirty: true,
             index_broken: false,
             log_continuous: false,
+            _session: session,
+            contended,
         };
         if let Some((validity, last)) = load_remembered(&mbox.paths) {
             mbox.file_validity = validity;
@@ -529,6 +551,22 @@ impl MboxMailbox {
         mbox.rebuild_snapshot();
         mbox.save_index();
         Ok(mbox)
+    }
+
+    /// Whether this handle was asked for read-write but opened read-only because a c-client
+    /// program (pine, UW imapd) has the mailbox open: the protocol layer says
+    /// `* NO Mailbox is open by another program, access is read-only`.
+    ///
+    /// ```
+    /// use dmail_store::mbox::engine::{MboxMailbox, MboxOptions, MboxPaths};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let root = camino::Utf8Path::from_path(dir.path()).unwrap();
+    /// let paths = MboxPaths::new(root.join("INBOX"), root.join(".imapd"), "INBOX");
+    /// let m = MboxMailbox::open(paths, false, MboxOptions::new("bob", "localhost")).unwrap();
+    /// assert!(!m.read_only_because_in_use());
+    /// ```
+    pub fn read_only_because_in_use(&self) -> bool {
+        self.contended
     }
 
     /// The counts SELECT and STATUS report, from the private index alone, without reading the

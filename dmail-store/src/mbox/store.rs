@@ -13,7 +13,9 @@ use crate::folders::{FolderError, Folders, ListEntry, Removed, Renamed};
 use crate::layout::MailPaths;
 use crate::mbox::engine::{MboxMailbox, MboxOptions, MboxPaths, new_mailbox_bytes};
 use crate::names::MailboxName;
-use crate::store::{Exported, Mailbox, MailboxList, NewMessage, OpenMode, StoreError};
+use crate::store::{
+    Exported, Mailbox, MailboxList, MailboxStatus, NewMessage, OpenMode, StoreError,
+};
 use crate::subscriptions::SubscriptionError;
 use crate::{SystemFlags, Uid, UidValidity};
 
@@ -243,6 +245,27 @@ impl MailboxList for MboxStore {
 
     fn open(&self, name: &MailboxName, mode: OpenMode) -> Result<MboxMailbox, StoreError> {
         self.open_path(name, mode == OpenMode::ReadOnly)
+    }
+
+    /// STATUS from the private index when it still describes the file (no mailbox read at
+    /// all), else from a read-only open.
+    fn status(&self, name: &MailboxName) -> Result<MailboxStatus, StoreError> {
+        let file = self.folders.selectable(name).map_err(folder_err)?;
+        let paths = self.paths_for(name, file);
+        if let Some(q) = MboxMailbox::quick_status(&paths, &self.options)? {
+            return Ok(MailboxStatus {
+                messages: usize::try_from(q.messages).unwrap_or(usize::MAX),
+                recent: 0,
+                unseen: usize::try_from(q.unseen).unwrap_or(usize::MAX),
+                uid_next: q.uid_next,
+                uid_validity: q.uid_validity,
+            });
+        }
+        let m = MboxMailbox::open(paths, true, self.options.clone())?;
+        Ok(MailboxStatus {
+            recent: 0,
+            ..MailboxStatus::of(&m)
+        })
     }
 }
 
