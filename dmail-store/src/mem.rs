@@ -190,20 +190,7 @@ impl Mailbox for MemoryMailbox {
                 continue;
             };
             let old = s.messages[i].meta.flags;
-            let new = match op {
-                FlagOp::Set => Flags {
-                    system: flags,
-                    keywords: kw,
-                },
-                FlagOp::Add => Flags {
-                    system: old.system | flags,
-                    keywords: KeywordSet::from_bits(old.keywords.bits() | kw.bits()),
-                },
-                FlagOp::Remove => Flags {
-                    system: old.system.remove(flags),
-                    keywords: KeywordSet::from_bits(old.keywords.bits() & !kw.bits()),
-                },
-            };
+            let new = op.apply(old, flags, kw);
             if new != old {
                 s.messages[i].meta.flags = new;
                 s.events.push(Event::Flags(*uid, self.id));

@@ -6,7 +6,7 @@
 //! messages, their bytes in client form, flags, append, expunge, and `sync` to learn what others
 //! changed). Synchronous APIs; nothing here knows about IMAP syntax, sockets or sequence numbers.
 
-use crate::{Flags, InternalDate, KeywordTable, SystemFlags, Uid, UidValidity};
+use crate::{Flags, InternalDate, KeywordSet, KeywordTable, SystemFlags, Uid, UidValidity};
 
 /// One message as a snapshot shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,6 +56,32 @@ pub enum FlagOp {
     Add,
     /// Remove (`-FLAGS`).
     Remove,
+}
+
+impl FlagOp {
+    /// The flags a message with `old` has after this operation with `system` and `keywords`.
+    ///
+    /// ```
+    /// use dmail_store::store::FlagOp;
+    /// use dmail_store::{Flags, KeywordSet, SystemFlags};
+    /// let old = Flags { system: SystemFlags::SEEN, keywords: KeywordSet::EMPTY.with(1) };
+    /// let new = FlagOp::Add.apply(old, SystemFlags::FLAGGED, KeywordSet::EMPTY.with(2));
+    /// assert_eq!(new.system, SystemFlags::SEEN | SystemFlags::FLAGGED);
+    /// assert_eq!(new.keywords.slots().collect::<Vec<_>>(), [1, 2]);
+    /// ```
+    pub fn apply(self, old: Flags, system: SystemFlags, keywords: KeywordSet) -> Flags {
+        match self {
+            FlagOp::Set => Flags { system, keywords },
+            FlagOp::Add => Flags {
+                system: old.system | system,
+                keywords: KeywordSet::from_bits(old.keywords.bits() | keywords.bits()),
+            },
+            FlagOp::Remove => Flags {
+                system: old.system.remove(system),
+                keywords: KeywordSet::from_bits(old.keywords.bits() & !keywords.bits()),
+            },
+        }
+    }
 }
 
 /// A message taken out of one mailbox to be put into another (COPY, MOVE).

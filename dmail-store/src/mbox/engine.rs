@@ -1522,20 +1522,7 @@ impl MboxMailbox {
                 continue;
             };
             let old = self.entries[i].flags();
-            let new = match op {
-                FlagOp::Set => Flags {
-                    system: flags,
-                    keywords: kw,
-                },
-                FlagOp::Add => Flags {
-                    system: old.system | flags,
-                    keywords: KeywordSet::from_bits(old.keywords.bits() | kw.bits()),
-                },
-                FlagOp::Remove => Flags {
-                    system: old.system.remove(flags),
-                    keywords: KeywordSet::from_bits(old.keywords.bits() & !kw.bits()),
-                },
-            };
+            let new = op.apply(old, flags, kw);
             if new == old {
                 continue;
             }
