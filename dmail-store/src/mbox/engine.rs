@@ -285,6 +285,9 @@ fn read_range(file: &File, start: u64, end: u64) -> Result<Vec<u8>, StoreError> 
 /// Chunk size for reading and writing a file.
 const CHUNK: usize = 1 << 20;
 
+/// How often a long rewrite renews its dot-lock (well within the 300 s default stale limit).
+const LOCK_RENEWAL: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Chunk size for scanning: small enough that the scanner's passes over a chunk stay in cache.
 const SCAN_CHUNK: usize = 256 << 10;
 
@@ -1212,7 +1215,7 @@ impl MboxMailbox {
         .map_err(io_err("writing the undo journal"))?;
         crate::failpoint::hit("rewrite:journaled");
         // Pass 2: write.
-        let result = self.stream_rewrite(file, &head, msgs, &order, &placed, start, old_len);
+        let result = self.stream_rewrite(lock, &head, msgs, &order, &placed, start, old_len);
         let result = result.and_then(|()| {
             crate::failpoint::hit("rewrite:written");
             file.set_len(new_len)
@@ -1253,7 +1256,7 @@ impl MboxMailbox {
     #[allow(clippy::too_many_arguments)]
     fn stream_rewrite(
         &self,
-        file: &File,
+        lock: &MailboxLock,
         head: &[u8],
         msgs: &[scan::Message],
         order: &[(usize, usize)],
@@ -1261,8 +1264,12 @@ impl MboxMailbox {
         start: u64,
         old_len: u64,
     ) -> Result<(), StoreError> {
+        let file = lock.file();
         let new_len = placed.last().map_or(start + head.len() as u64, |e| e.end);
         let half = start + (new_len - start) / 2;
+        // A rewrite of tens of gigabytes can outlast imapd_lock_stale: renew the dot-lock's
+        // ctime as it goes, so that other programs do not judge it stale and break it.
+        let mut renewed = std::time::Instant::now();
         let mut half_hit = false;
         let mut reader = OldBytes::new(file, start, old_len);
         let mut out = Vec::with_capacity(CHUNK + (64 << 10));
@@ -1287,6 +1294,11 @@ impl MboxMailbox {
                 .map_err(io_err("rewriting the mailbox"))?;
             at += bytes.len() as u64;
             out.clear();
+            if renewed.elapsed() >= LOCK_RENEWAL {
+                // Best effort: a lock we can no longer touch is still ours to finish under.
+                let _ = lock.refresh();
+                renewed = std::time::Instant::now();
+            }
             Ok(())
         };
         for (&(ei, mi), p) in order.iter().zip(placed) {
