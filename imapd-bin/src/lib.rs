@@ -1,9 +1,11 @@
 //! The parts of `imapd` that other targets of this package call: the post-login sequence
 //! ([`login`]), which the `login_probe` example runs in a child process to test user
-//! switching (irreversible, so never inside a test process).
+//! switching (irreversible, so never inside a test process), and the DMail log writer
+//! ([`log`], dmail-conventions §9), shared with imapdsvc and run by the `log_probe` example.
 //!
 //! The binary (`main.rs`) keeps its own modules; only code that a test-only example or another
 //! target must reach lives here.
 #![deny(unsafe_code)]
 
+pub mod log;
 pub mod login;
