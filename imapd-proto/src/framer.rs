@@ -503,8 +503,8 @@ impl Framer {
         !self.in_message && self.input.is_empty()
     }
 
-    /// Bytes the framer holds: pushed and not yet framed, plus the current message (capped by
-    /// the limits). For monitoring and tests of the memory bound.
+    /// Bytes the framer holds: pushed and not yet framed, plus the current (or last) message
+    /// (capped by the limits). For monitoring and tests of the memory bound.
     pub fn buffered_len(&self) -> usize {
         self.input.len() + self.fragmentizer.message_bytes().len()
     }
