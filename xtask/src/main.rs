@@ -1,7 +1,7 @@
 //! Developer tasks for the dmail-imapd workspace, run as `cargo xtask <task>`.
 //!
-//! This crate owns developer-side automation only: the local CI gate (`ci`)
-//! and benchmark runs (`bench`). It drives `cargo` from the outside and must
+//! This crate owns developer-side automation only: the local CI gate (`ci`),
+//! benchmark runs (`bench`) and time-boxed fuzzing (`fuzz`). It drives `cargo` from the outside and must
 //! never ship in the product or be needed at runtime: no other crate may
 //! depend on it. CI itself runs `.ci/run`, which mirrors the `ci` step list
 //! (plus `--locked`) without depending on this crate.
@@ -18,6 +18,8 @@ usage: cargo xtask <task> [ARGS...]
 tasks:
     ci               fmt check, clippy, docs and tests; stops at the first failure
     bench [ARGS...]  cargo bench --workspace, passing ARGS through after `--`
+    fuzz [SECONDS]   every fuzz target in fuzz/ for SECONDS each (default 60), on the stable
+                     toolchain (`cargo fuzz run -s none`; needs `cargo install --locked cargo-fuzz`)
     help             print this help
 ";
 
@@ -93,6 +95,29 @@ fn bench_step(mut extra: Vec<OsString>) -> Step {
     step
 }
 
+/// The fuzz targets in `fuzz/fuzz_targets/`.
+const FUZZ_TARGETS: [&str; 5] = [
+    "dmail_conf_parse",
+    "mbox_scan",
+    "mailbox_name",
+    "command_framer",
+    "authent_reply",
+];
+
+/// The `fuzz` task: each target for `seconds`, with no sanitizer (only the stable toolchain
+/// exists here).
+fn fuzz_steps(seconds: u32) -> Vec<Step> {
+    let limit = format!("-max_total_time={seconds}");
+    FUZZ_TARGETS
+        .iter()
+        .map(|target| {
+            let mut step = Step::new(&[], &["fuzz", "run", "-s", "none", target, "--"]);
+            step.args.push(limit.clone().into());
+            step
+        })
+        .collect()
+}
+
 /// Runs `steps` in order from the workspace root, stopping at the first failure.
 fn run(steps: &[Step]) -> ExitCode {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -141,6 +166,14 @@ fn main() -> ExitCode {
         Some("ci") if rest.is_empty() => run(&ci_steps()),
         Some("ci") => usage_error("`ci` takes no arguments"),
         Some("bench") => run(&[bench_step(rest)]),
+        Some("fuzz") => match rest.as_slice() {
+            [] => run(&fuzz_steps(60)),
+            [secs] => match secs.to_str().and_then(|s| s.parse::<u32>().ok()) {
+                Some(n) if n > 0 => run(&fuzz_steps(n)),
+                _ => usage_error("`fuzz` takes a whole number of seconds"),
+            },
+            _ => usage_error("`fuzz` takes at most one argument"),
+        },
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             ExitCode::SUCCESS
