@@ -3,62 +3,24 @@
 //! model-based property over random sequences of all of these (mailbox-formats.md §1–3).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{Spool, options};
+
 use std::collections::BTreeMap;
 
-use camino::{Utf8Path, Utf8PathBuf};
-use dmail_store::deliver::{DeliverOptions, deliver};
-use dmail_store::layout::DropPath;
-use dmail_store::mbox::engine::{MboxMailbox, MboxOptions, MboxPaths};
+use dmail_store::mbox::engine::MboxMailbox;
 use dmail_store::mbox::from_line;
 use dmail_store::store::{FlagOp, Mailbox, NewMessage};
 use dmail_store::{InternalDate, SystemFlags, Uid};
 use proptest::prelude::*;
 
-struct Spool {
-    _dir: tempfile::TempDir,
-    root: Utf8PathBuf,
-}
-
 impl Spool {
-    fn new() -> Spool {
-        let dir = tempfile::tempdir().unwrap();
-        let root = Utf8Path::from_path(dir.path()).unwrap().to_owned();
-        Spool { _dir: dir, root }
-    }
-    fn inbox(&self) -> Utf8PathBuf {
-        self.root.join("bob")
-    }
-    fn paths(&self) -> MboxPaths {
-        MboxPaths::new(self.inbox(), self.root.join("bob.mbx/.imapd"), "INBOX")
-    }
-    fn open(&self, read_only: bool) -> MboxMailbox {
-        MboxMailbox::open(self.paths(), read_only, options()).unwrap()
-    }
     fn deliver(&self, body: &str) {
-        let msg = format!("From: alice@example.com\nSubject: {body}\n\n{body}\n");
-        let date = InternalDate {
-            unix: 1_000_000_000,
-            offset_minutes: 0,
-        };
-        deliver(
-            &DropPath::new(self.inbox()),
-            "alice@example.com",
-            msg.as_bytes(),
-            date,
-            &DeliverOptions::default(),
-        )
-        .unwrap();
+        self.deliver_text(&format!(
+            "From: alice@example.com\nSubject: {body}\n\n{body}\n"
+        ));
     }
-    fn bytes(&self) -> Vec<u8> {
-        std::fs::read(self.inbox()).unwrap_or_default()
-    }
-}
-
-fn options() -> MboxOptions {
-    let mut o = MboxOptions::new("bob", "mail.example.com");
-    o.local_offset = |_| 0;
-    o.now = || 1_700_000_000;
-    o
 }
 
 fn read_all(m: &mut MboxMailbox, uid: Uid) -> Vec<u8> {

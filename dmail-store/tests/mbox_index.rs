@@ -4,54 +4,23 @@
 //! gives. Rewrites that stream large files keep every byte of every message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{Spool, options};
+
 use std::os::unix::fs::FileExt;
 
-use camino::{Utf8Path, Utf8PathBuf};
-use dmail_store::deliver::{DeliverOptions, deliver};
-use dmail_store::layout::DropPath;
-use dmail_store::mbox::engine::{MboxMailbox, MboxOptions, MboxPaths};
+use dmail_store::mbox::engine::{MboxMailbox, MboxPaths};
 use dmail_store::mbox::index;
 use dmail_store::store::{FlagOp, Mailbox, NewMessage};
 use dmail_store::{Flags, InternalDate, SystemFlags, Uid};
 use proptest::prelude::*;
 
-struct Spool {
-    _dir: tempfile::TempDir,
-    root: Utf8PathBuf,
-}
-
 impl Spool {
-    fn new() -> Spool {
-        let dir = tempfile::tempdir().unwrap();
-        let root = Utf8Path::from_path(dir.path()).unwrap().to_owned();
-        Spool { _dir: dir, root }
-    }
-    fn inbox(&self) -> Utf8PathBuf {
-        self.root.join("bob")
-    }
-    fn paths(&self) -> MboxPaths {
-        MboxPaths::new(self.inbox(), self.root.join("bob.mbx/.imapd"), "INBOX")
-    }
-    fn open(&self, read_only: bool) -> MboxMailbox {
-        MboxMailbox::open(self.paths(), read_only, options()).unwrap()
-    }
     fn deliver(&self, body: &str) {
-        let msg = format!("From: alice@example.com\nSubject: {body}\n\n{body}\nsecond line\n");
-        let date = InternalDate {
-            unix: 1_000_000_000,
-            offset_minutes: 0,
-        };
-        deliver(
-            &DropPath::new(self.inbox()),
-            "alice@example.com",
-            msg.as_bytes(),
-            date,
-            &DeliverOptions::default(),
-        )
-        .unwrap();
-    }
-    fn bytes(&self) -> Vec<u8> {
-        std::fs::read(self.inbox()).unwrap_or_default()
+        self.deliver_text(&format!(
+            "From: alice@example.com\nSubject: {body}\n\n{body}\nsecond line\n"
+        ));
     }
     /// What a scan with no index gives: a read-only open whose private directory holds only
     /// the remembered UIDVALIDITY and last UID.
@@ -89,13 +58,6 @@ impl Spool {
             .unwrap();
         f.write_all_at(b"S", at as u64).unwrap();
     }
-}
-
-fn options() -> MboxOptions {
-    let mut o = MboxOptions::new("bob", "mail.example.com");
-    o.local_offset = |_| 0;
-    o.now = || 1_700_000_000;
-    o
 }
 
 /// Everything a client can see of a mailbox but \Recent.
