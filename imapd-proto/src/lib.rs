@@ -16,3 +16,4 @@
 #![deny(unsafe_code)]
 
 pub mod framer;
+pub mod wire;
