@@ -249,6 +249,30 @@ pub trait MailboxList {
         let uids = m.append(messages)?;
         Ok((m.uid_validity(), uids))
     }
+
+    /// Copies messages of an open mailbox into another mailbox (COPY, and the first half of
+    /// MOVE), keeping flags, keywords, dates and envelope senders. Returns the destination's
+    /// UIDVALIDITY and the new UIDs in the order of `uids` (for COPYUID). The source's locks are
+    /// released (by `export`) before the destination's are taken.
+    fn copy_into(
+        &self,
+        source: &mut dyn Mailbox,
+        uids: &[Uid],
+        dest: &crate::names::MailboxName,
+    ) -> Result<(UidValidity, Vec<Uid>), StoreError> {
+        let exported: Vec<Exported> = source.export(uids)?;
+        let messages: Vec<NewMessage<'_>> = exported
+            .iter()
+            .map(|e| NewMessage {
+                bytes: &e.bytes,
+                flags: e.flags,
+                keywords: &e.keywords,
+                internal_date: e.internal_date,
+                envelope_sender: e.envelope_sender.as_deref(),
+            })
+            .collect();
+        self.append_to(dest, &messages)
+    }
 }
 
 /// One open mailbox.

@@ -13,11 +13,9 @@ use crate::folders::{FolderError, Folders, ListEntry, Removed, Renamed};
 use crate::layout::MailPaths;
 use crate::mbox::engine::{MboxMailbox, MboxOptions, MboxPaths, new_mailbox_bytes};
 use crate::names::MailboxName;
-use crate::store::{
-    Exported, Mailbox, MailboxList, MailboxStatus, NewMessage, OpenMode, StoreError,
-};
+use crate::store::{Mailbox, MailboxList, MailboxStatus, OpenMode, StoreError};
 use crate::subscriptions::SubscriptionError;
-use crate::{SystemFlags, Uid, UidValidity};
+use crate::{SystemFlags, Uid};
 
 /// A user's mailboxes in mbox files.
 ///
@@ -146,30 +144,6 @@ impl MboxStore {
     fn open_path(&self, name: &MailboxName, read_only: bool) -> Result<MboxMailbox, StoreError> {
         let file = self.folders.selectable(name).map_err(folder_err)?;
         MboxMailbox::open(self.paths_for(name, file), read_only, self.options.clone())
-    }
-
-    /// Copies messages of an open mailbox into another mailbox (COPY, and the first half of
-    /// MOVE), keeping flags, keywords, dates and envelope senders. Returns the destination's
-    /// UIDVALIDITY and the new UIDs in the order of `uids` (for COPYUID).
-    pub fn copy_into(
-        &self,
-        source: &mut dyn Mailbox,
-        uids: &[Uid],
-        dest: &MailboxName,
-    ) -> Result<(UidValidity, Vec<Uid>), StoreError> {
-        // The source's locks are released before the destination's are taken.
-        let exported: Vec<Exported> = source.export(uids)?;
-        let messages: Vec<NewMessage<'_>> = exported
-            .iter()
-            .map(|e| NewMessage {
-                bytes: &e.bytes,
-                flags: e.flags,
-                keywords: &e.keywords,
-                internal_date: e.internal_date,
-                envelope_sender: e.envelope_sender.as_deref(),
-            })
-            .collect();
-        self.append_to(dest, &messages)
     }
 
     /// RENAME INBOX (RFC 3501 §6.3.5): a new mailbox gets INBOX's messages, and INBOX is left
