@@ -15,5 +15,10 @@
 //!   imap-codec's encoder and drives the framer's limits and modes. It does not exist yet.
 #![deny(unsafe_code)]
 
+pub mod backend;
 pub mod framer;
+pub mod message;
+pub mod response;
+pub mod search;
+pub mod session;
 pub mod wire;

@@ -1,0 +1,91 @@
+//! SEARCH and UID SEARCH (RFC 3501 §6.4.4): runs a [`crate::search::Query`] over the client's
+//! view, reading each message only as far as the query needs.
+//!
+//! Must never: send EXPUNGE (the caller sends no updates after SEARCH) or hold more than one
+//! message in memory.
+
+use std::io::{self, Write};
+
+use dmail_store::store::Mailbox;
+use imap_codec::imap_types::core::Charset;
+use imap_codec::imap_types::search::SearchKey;
+
+use super::Outcome;
+use super::selected::Selected;
+use crate::message;
+use crate::search::{Candidate, Needs, Query, SearchError};
+
+/// How much of a message is read first when only its header is needed.
+const HEADER_PROBE: u64 = 16 * 1024;
+
+/// Runs SEARCH or UID SEARCH.
+pub(crate) fn search<M: Mailbox>(
+    sel: &mut Selected<M>,
+    charset: Option<&Charset<'_>>,
+    criteria: &[SearchKey<'_>],
+    uid: bool,
+    out: &mut dyn Write,
+) -> io::Result<Outcome> {
+    let what = if uid { "UID SEARCH" } else { "SEARCH" };
+    let query = match Query::new(
+        criteria,
+        charset,
+        sel.mailbox.keywords(),
+        sel.view.len() as u32,
+        sel.view.last().copied(),
+    ) {
+        Ok(q) => q,
+        Err(SearchError::BadCharset) => {
+            return Ok(Outcome::no("Unsupported charset")
+                .code("BADCHARSET (UTF-8 US-ASCII)")
+                .no_expunges());
+        }
+        Err(SearchError::Bad(why)) => return Ok(Outcome::bad(why).no_expunges()),
+    };
+    let needs = query.needs();
+    let mut found = Vec::new();
+    let mut buf = Vec::new();
+    for pos in 0..sel.view.len() as u32 {
+        let Some(meta) = sel.meta(pos).copied() else {
+            continue;
+        };
+        let bytes = match needs {
+            Needs::Metadata => None,
+            Needs::Header | Needs::Whole => {
+                buf.clear();
+                let mut ok = false;
+                if needs == Needs::Header && meta.size > HEADER_PROBE {
+                    ok = sel
+                        .mailbox
+                        .read(meta.uid, Some(0..HEADER_PROBE), &mut buf)
+                        .is_ok()
+                        && message::header_len(&buf).is_some();
+                    if !ok {
+                        buf.clear();
+                    }
+                }
+                if !ok && sel.mailbox.read(meta.uid, None, &mut buf).is_err() {
+                    continue;
+                }
+                Some(&buf[..])
+            }
+        };
+        let candidate = Candidate {
+            seq: pos + 1,
+            meta: &meta,
+            bytes,
+        };
+        if query.matches(&candidate) {
+            found.push(if uid { meta.uid.get() } else { pos + 1 });
+        }
+    }
+    let mut line = Vec::with_capacity(10 + found.len() * 6);
+    line.extend_from_slice(b"* SEARCH");
+    for n in found {
+        line.push(b' ');
+        line.extend_from_slice(n.to_string().as_bytes());
+    }
+    line.extend_from_slice(b"\r\n");
+    out.write_all(&line)?;
+    Ok(Outcome::ok(format!("{what} completed")).no_expunges())
+}
