@@ -178,6 +178,40 @@ pub enum Event {
     },
 }
 
+/// Outlook sends `RFC822.PEEK`, which imap-codec (rightly, for RFC 3501) refuses: a FETCH that
+/// fails to decode and holds it is decoded again with `BODY.PEEK[]` in its place. The rewrite
+/// only ever touches a command line without literals, so literal data cannot be changed.
+fn rfc822_peek_quirk(message: &[u8]) -> Option<Command<'static>> {
+    const OLD: &[u8] = b"RFC822.PEEK";
+    const NEW: &[u8] = b"BODY.PEEK[]";
+    if message.contains(&b'{') {
+        return None;
+    }
+    let upper = message.to_ascii_uppercase();
+    if memchr::memmem::find(&upper, OLD).is_none()
+        || memchr::memmem::find(&upper, b"FETCH").is_none()
+    {
+        return None;
+    }
+    let mut rewritten = Vec::with_capacity(message.len());
+    let mut i = 0;
+    while i < message.len() {
+        if upper[i..].starts_with(OLD) {
+            rewritten.extend_from_slice(NEW);
+            i += OLD.len();
+        } else {
+            rewritten.push(message[i]);
+            i += 1;
+        }
+    }
+    match CommandCodec::default().decode(&rewritten) {
+        Ok((rest, command)) if rest.is_empty() && command.body.name() == "FETCH" => {
+            Some(command.into_static())
+        }
+        _ => None,
+    }
+}
+
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -381,6 +415,8 @@ pub struct Framer {
     poison: Option<BadReason>,
     /// A [`Event::Fatal`] was yielded.
     dead: bool,
+    /// Set by the last decode that needed the `RFC822.PEEK` rewrite.
+    rfc822_peek: std::cell::Cell<bool>,
 }
 
 impl fmt::Debug for Framer {
@@ -426,6 +462,7 @@ impl Framer {
             literal_bytes: 0,
             rejected: false,
             poison: None,
+            rfc822_peek: std::cell::Cell::new(false),
             dead: false,
         }
     }
@@ -720,8 +757,24 @@ impl Framer {
         }
     }
 
+    /// Whether the last [`Event::Command`] was a FETCH that used Outlook's obsolete
+    /// `RFC822.PEEK` (RFC 1730), decoded as `BODY.PEEK[]`; the session answers such items as
+    /// `RFC822`, which is what the client looks for.
+    ///
+    /// ```
+    /// use imapd_proto::framer::{Event, Framer, Limits};
+    /// let mut framer = Framer::new(Limits::AFTER_LOGIN_DEFAULT);
+    /// framer.push(b"a FETCH 1 (UID RFC822.PEEK)\r\n");
+    /// assert!(matches!(framer.next(), Some(Event::Command(_))));
+    /// assert!(framer.last_command_used_rfc822_peek());
+    /// ```
+    pub fn last_command_used_rfc822_peek(&self) -> bool {
+        self.rfc822_peek.get()
+    }
+
     /// Decodes the complete current message with the codec of its mode.
     fn decode_complete(&self) -> Event {
+        self.rfc822_peek.set(false);
         if let Some(reason) = self.poison {
             return Event::Bad {
                 tag: self.tag(),
@@ -736,7 +789,13 @@ impl Framer {
             Mode::Command => match self.fragmentizer.decode_message(&CommandCodec::default()) {
                 Ok(command) => Event::Command(command.into_static()),
                 Err(_) if self.fragmentizer.message_bytes() == b"\r\n" => bad(BadReason::EmptyLine),
-                Err(_) => bad(BadReason::Malformed),
+                Err(_) => match rfc822_peek_quirk(self.fragmentizer.message_bytes()) {
+                    Some(command) => {
+                        self.rfc822_peek.set(true);
+                        Event::Command(command)
+                    }
+                    None => bad(BadReason::Malformed),
+                },
             },
             Mode::AuthenticateData => match self
                 .fragmentizer

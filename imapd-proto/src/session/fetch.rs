@@ -227,13 +227,12 @@ pub(crate) fn fetch<M: Mailbox>(
             .filter(|m| !m.flags.system.contains(SystemFlags::SEEN))
             .map(|m| m.uid)
             .collect();
-        if !seen_now.is_empty() {
-            if let Err(e) = sel
+        if !seen_now.is_empty()
+            && let Err(e) = sel
                 .mailbox
                 .store_flags(&seen_now, FlagOp::Add, SystemFlags::SEEN, &[])
-            {
-                return Ok(store_error(what, &e).no_expunges());
-            }
+        {
+            return Ok(store_error(what, &e).no_expunges());
         }
     }
 
@@ -358,6 +357,16 @@ fn fetch_one<M: Mailbox>(
                 wire::literal_bytes(line, t);
             }
             MessageDataItemName::Rfc822 => {
+                line.extend_from_slice(b"RFC822 ");
+                if !whole(sel, meta, None, line, out)? {
+                    return Ok(false);
+                }
+            }
+            MessageDataItemName::BodyExt {
+                section: None,
+                partial: None,
+                peek: true,
+            } if sel.rfc822_peek => {
                 line.extend_from_slice(b"RFC822 ");
                 if !whole(sel, meta, None, line, out)? {
                     return Ok(false);

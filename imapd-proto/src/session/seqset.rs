@@ -42,6 +42,10 @@ pub(crate) fn resolve(set: &SequenceSet, uid: bool, view: &[Uid]) -> Result<Vec<
             }
             (start, end - 1)
         } else {
+            if count == 0 {
+                // Nothing to name; `1:*` on an empty mailbox is what clients send on SELECT.
+                continue;
+            }
             let value = |v: &SeqOrUid| -> Result<u32, SetError> {
                 match v {
                     SeqOrUid::Value(n) if n.get() <= count => Ok(n.get()),
