@@ -79,7 +79,8 @@ impl<'a> Iterator for Fields<'a> {
             let field = field.strip_suffix(b"\r").unwrap_or(field);
             if let Some(colon) = memchr::memchr(b':', field) {
                 let name = field[..colon].trim_ascii();
-                if !name.is_empty() {
+                // Blanks inside are not a field name (an mbox `From ` line's time has colons).
+                if !name.is_empty() && !name.iter().any(|b| matches!(b, b' ' | b'\t')) {
                     return Some((name, &field[colon + 1..]));
                 }
             }

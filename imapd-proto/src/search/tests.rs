@@ -361,6 +361,21 @@ fn header_keys_work_on_the_header_block_alone() {
 }
 
 #[test]
+fn field_names_are_single_words() {
+    let msg = b"From someone Tue Jun  3 10:00:00 2008\r\nSubject : spaced\r\n\r\nx\r\n";
+    assert!(!matches_with(
+        "HEADER \"From someone Tue Jun  3 10\" 00",
+        &meta(),
+        msg
+    ));
+    assert!(!matches_with("FROM someone", &meta(), msg));
+    assert!(
+        matches_with("SUBJECT spaced", &meta(), msg),
+        "obsolete blank before colon"
+    );
+}
+
+#[test]
 fn missing_bytes_are_an_empty_message() {
     let m = meta();
     let c = Candidate {
