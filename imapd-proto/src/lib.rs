@@ -7,6 +7,8 @@
 //! * [`framer`] (exists): splits client bytes into IMAP messages with per-state size limits
 //!   and decodes them with imap-codec into commands, AUTHENTICATE data lines or IDLE's `DONE`,
 //!   or into precise errors (`BAD`, refused literal, fatal).
+//! * [`search`] (exists): SEARCH criteria compiled into a query and matched against one
+//!   message at a time (flags, dates, sequence sets, decoded headers and MIME text).
 //!
 //! # Not yet
 //!
