@@ -424,3 +424,33 @@ fn search_charset_refusal() {
         "a NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset\r\n"
     );
 }
+
+#[test]
+fn search_reads_only_what_it_needs() {
+    let mut h = Harness::new();
+    h.deliver(MSG);
+    h.deliver("Subject: other\nFrom: x@example.com\n\nnothing here\n");
+    h.login();
+    h.send("s SELECT INBOX\r\n");
+    h.send("t STORE 2 +FLAGS.SILENT (\\Seen)\r\n");
+    assert_eq!(
+        h.send("a SEARCH SUBJECT hello\r\n"),
+        "* SEARCH 1\r\na OK SEARCH completed\r\n"
+    );
+    assert_eq!(
+        h.send("b UID SEARCH UNSEEN\r\n"),
+        "* SEARCH 1\r\nb OK UID SEARCH completed\r\n"
+    );
+    assert_eq!(
+        h.send("c SEARCH CHARSET UTF-8 BODY \"LINE 3\"\r\n"),
+        "* SEARCH 1\r\nc OK SEARCH completed\r\n"
+    );
+    assert_eq!(
+        h.send("d SEARCH OR SEEN DELETED\r\n"),
+        "* SEARCH 2\r\nd OK SEARCH completed\r\n"
+    );
+    assert_eq!(
+        h.send("e SEARCH 5\r\n"),
+        "* SEARCH\r\ne OK SEARCH completed\r\n"
+    );
+}
