@@ -184,44 +184,7 @@ impl Subscriptions {
         if pattern.is_empty() {
             return Ok(Vec::new());
         }
-        let names: Vec<MailboxName> = self
-            .names()?
-            .into_iter()
-            .map(|n| n.without_directory_intent())
-            .collect();
-        let subscribed: HashSet<&MailboxName> = names.iter().collect();
-        let mut reported = HashSet::new();
-        let mut out = Vec::new();
-        for name in &names {
-            if pattern.matches_name(name) {
-                if reported.insert(name.clone()) {
-                    out.push(ListEntry {
-                        name: ListName::Mailbox(name.clone()),
-                        attributes: Attributes::empty(),
-                    });
-                }
-                continue;
-            }
-            if !pattern.ends_with_percent() {
-                continue;
-            }
-            let mut parent = name.parent();
-            while let Some(p) = parent {
-                let is_inbox_like = p.as_str().eq_ignore_ascii_case("INBOX");
-                if !is_inbox_like
-                    && !subscribed.contains(&p)
-                    && pattern.matches(p.as_bytes())
-                    && reported.insert(p.clone())
-                {
-                    out.push(ListEntry {
-                        name: ListName::Mailbox(p.clone()),
-                        attributes: Attributes::empty().with(Attribute::NoSelect),
-                    });
-                }
-                parent = p.parent();
-            }
-        }
-        Ok(out)
+        Ok(lsub_entries(&self.names()?, &pattern))
     }
 
     /// The list's non-blank lines without line endings, exact duplicates dropped, in order.
@@ -351,6 +314,48 @@ impl Subscriptions {
             source,
         }
     }
+}
+
+/// LSUB's answer from subscribed `names` (in list order, each once) and a non-empty pattern:
+/// the rules of [`Subscriptions::lsub`], shared with stores that keep their list elsewhere.
+pub(crate) fn lsub_entries(names: &[MailboxName], pattern: &Pattern) -> Vec<ListEntry> {
+    let names: Vec<MailboxName> = names
+        .iter()
+        .map(MailboxName::without_directory_intent)
+        .collect();
+    let subscribed: HashSet<&MailboxName> = names.iter().collect();
+    let mut reported = HashSet::new();
+    let mut out = Vec::new();
+    for name in &names {
+        if pattern.matches_name(name) {
+            if reported.insert(name.clone()) {
+                out.push(ListEntry {
+                    name: ListName::Mailbox(name.clone()),
+                    attributes: Attributes::empty(),
+                });
+            }
+            continue;
+        }
+        if !pattern.ends_with_percent() {
+            continue;
+        }
+        let mut parent = name.parent();
+        while let Some(p) = parent {
+            let is_inbox_like = p.as_str().eq_ignore_ascii_case("INBOX");
+            if !is_inbox_like
+                && !subscribed.contains(&p)
+                && pattern.matches(p.as_bytes())
+                && reported.insert(p.clone())
+            {
+                out.push(ListEntry {
+                    name: ListName::Mailbox(p.clone()),
+                    attributes: Attributes::empty().with(Attribute::NoSelect),
+                });
+            }
+            parent = p.parent();
+        }
+    }
+    out
 }
 
 /// Whether a line of the list names `name` (INBOX in any case is INBOX).

@@ -1,16 +1,16 @@
 //! Developer tasks for the dmail-imapd workspace, run as `cargo xtask <task>`.
 //!
 //! This crate owns developer-side automation only: the local CI gate (`ci`),
-//! benchmark runs (`bench`) and time-boxed fuzzing (`fuzz`). It drives `cargo` from the outside and must
-//! never ship in the product or be needed at runtime: no other crate may
-//! depend on it. CI itself runs `.ci/run`, which mirrors the `ci` step list
-//! (plus `--locked`) without depending on this crate.
+//! benchmark runs (`bench`) and time-boxed fuzzing (`fuzz --time N`). It drives `cargo` from
+//! the outside and must never ship in the product or be needed at runtime: no other crate may
+//! depend on it. CI itself runs `.ci/run`, which mirrors the `ci` and `fuzz` step lists (plus
+//! `--locked`) without depending on this crate.
 
 use std::env;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::path::Path;
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Stdio};
 
 const USAGE: &str = "\
 usage: cargo xtask <task> [ARGS...]
@@ -18,8 +18,10 @@ usage: cargo xtask <task> [ARGS...]
 tasks:
     ci               fmt check, clippy, docs and tests; stops at the first failure
     bench [ARGS...]  cargo bench --workspace, passing ARGS through after `--`
-    fuzz [SECONDS]   every fuzz target in fuzz/ for SECONDS each (default 60), on the stable
-                     toolchain (`cargo fuzz run -s none`; needs `cargo install --locked cargo-fuzz`)
+    fuzz [--time N]  every target in fuzz/fuzz_targets/ for N seconds each (default 60; a bare
+                     N works too), on the stable toolchain without a sanitizer
+                     (`cargo fuzz run -s none TARGET -- -max_total_time=N`); installs
+                     cargo-fuzz with `cargo install --locked cargo-fuzz` when it is missing
     help             print this help
 ";
 
@@ -95,37 +97,116 @@ fn bench_step(mut extra: Vec<OsString>) -> Step {
     step
 }
 
-/// The fuzz targets in `fuzz/fuzz_targets/`.
-const FUZZ_TARGETS: [&str; 5] = [
-    "dmail_conf_parse",
-    "mbox_scan",
-    "mailbox_name",
-    "command_framer",
-    "authent_reply",
-];
+/// The fuzz targets: every `*.rs` file in `fuzz/fuzz_targets/`, by name, so a new target is
+/// fuzzed without being listed here.
+fn fuzz_targets(root: &Path) -> std::io::Result<Vec<String>> {
+    let mut targets = Vec::new();
+    for entry in std::fs::read_dir(root.join("fuzz").join("fuzz_targets"))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "rs")
+            && let Some(stem) = path.file_stem().and_then(OsStr::to_str)
+        {
+            targets.push(stem.to_owned());
+        }
+    }
+    targets.sort();
+    Ok(targets)
+}
 
-/// The `fuzz` task: each target for `seconds`, with no sanitizer (only the stable toolchain
-/// exists here).
-fn fuzz_steps(seconds: u32) -> Vec<Step> {
+/// The `fuzz` task: each target for `seconds`, with no sanitizer (sanitizers need a nightly
+/// toolchain; this runs on stable).
+fn fuzz_steps(targets: &[String], seconds: u32) -> Vec<Step> {
     let limit = format!("-max_total_time={seconds}");
-    FUZZ_TARGETS
+    targets
         .iter()
         .map(|target| {
-            let mut step = Step::new(&[], &["fuzz", "run", "-s", "none", target, "--"]);
+            let mut step = Step::new(&[], &["fuzz", "run", "-s", "none"]);
+            step.args.push(target.into());
+            step.args.push("--".into());
             step.args.push(limit.clone().into());
             step
         })
         .collect()
 }
 
-/// Runs `steps` in order from the workspace root, stopping at the first failure.
-fn run(steps: &[Step]) -> ExitCode {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let Some(root) = manifest_dir.parent() else {
-        eprintln!("xtask: no workspace root above {}", manifest_dir.display());
+/// The seconds per target from the `fuzz` arguments: `--time N`, `--time=N` or a bare `N`.
+fn fuzz_seconds(args: &[OsString]) -> Result<u32, String> {
+    let args: Vec<&str> = args
+        .iter()
+        .map(|a| a.to_str().ok_or("`fuzz` arguments must be text"))
+        .collect::<Result<_, _>>()?;
+    let text = match args.as_slice() {
+        [] => return Ok(60),
+        ["--time", n] => *n,
+        [one] => one.strip_prefix("--time=").unwrap_or(one),
+        _ => return Err("`fuzz` takes `--time N` (or a bare N) and nothing else".into()),
+    };
+    match text.parse::<u32>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "`fuzz` needs a positive whole number of seconds, not `{text}`"
+        )),
+    }
+}
+
+/// The `fuzz` task: installs cargo-fuzz if `cargo fuzz --version` fails, then fuzzes every
+/// target in turn.
+fn fuzz(args: &[OsString]) -> ExitCode {
+    let seconds = match fuzz_seconds(args) {
+        Ok(n) => n,
+        Err(msg) => return usage_error(&msg),
+    };
+    let Some(root) = workspace_root() else {
         return ExitCode::from(1);
     };
-    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let targets = match fuzz_targets(root) {
+        Ok(t) if !t.is_empty() => t,
+        Ok(_) => {
+            eprintln!("xtask: no fuzz targets in fuzz/fuzz_targets/");
+            return ExitCode::from(1);
+        }
+        Err(err) => {
+            eprintln!("xtask: cannot read fuzz/fuzz_targets/: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    let have_fuzz = Command::new(cargo())
+        .args(["fuzz", "--version"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have_fuzz {
+        let install = run(&[Step::new(&[], &["install", "--locked", "cargo-fuzz"])]);
+        if install != ExitCode::SUCCESS {
+            return install;
+        }
+    }
+    run(&fuzz_steps(&targets, seconds))
+}
+
+/// The workspace root (the parent of this crate's directory).
+fn workspace_root() -> Option<&'static Path> {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest_dir.parent();
+    if root.is_none() {
+        eprintln!("xtask: no workspace root above {}", manifest_dir.display());
+    }
+    root
+}
+
+/// The cargo that runs this task (so the same toolchain builds everything).
+fn cargo() -> OsString {
+    env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+/// Runs `steps` in order from the workspace root, stopping at the first failure.
+fn run(steps: &[Step]) -> ExitCode {
+    let Some(root) = workspace_root() else {
+        return ExitCode::from(1);
+    };
+    let cargo = cargo();
 
     for step in steps {
         println!("==> {step}");
@@ -133,6 +214,7 @@ fn run(steps: &[Step]) -> ExitCode {
             .args(&step.args)
             .envs(step.env.iter().copied())
             .current_dir(root)
+            .stdin(Stdio::null())
             .status();
         match status {
             Ok(status) if status.success() => {}
@@ -166,14 +248,7 @@ fn main() -> ExitCode {
         Some("ci") if rest.is_empty() => run(&ci_steps()),
         Some("ci") => usage_error("`ci` takes no arguments"),
         Some("bench") => run(&[bench_step(rest)]),
-        Some("fuzz") => match rest.as_slice() {
-            [] => run(&fuzz_steps(60)),
-            [secs] => match secs.to_str().and_then(|s| s.parse::<u32>().ok()) {
-                Some(n) if n > 0 => run(&fuzz_steps(n)),
-                _ => usage_error("`fuzz` takes a whole number of seconds"),
-            },
-            _ => usage_error("`fuzz` takes at most one argument"),
-        },
+        Some("fuzz") => fuzz(&rest),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             ExitCode::SUCCESS
