@@ -926,9 +926,7 @@ macro_rules! conformance {
 conformance!(
     mbox_store,
     mbox(),
-    ignore {
-        new_keywords_reach_other_handles: "mbox engine bug: sync never sets Changes::keywords_changed",
-    }
+    ignore {}
 );
 
 conformance!(memory_store, memory(), ignore {});

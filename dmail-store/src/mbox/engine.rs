@@ -1790,9 +1790,12 @@ impl MboxMailbox {
     }
 
     fn do_sync(&mut self) -> Result<Changes, StoreError> {
+        // Keyword names are only ever added, so a longer table is news.
+        let keywords_before = Mailbox::keywords(self).names().len();
         self.refresh(false)?;
         let mut changes = Changes {
             uid_validity_changed: self.validity_changed,
+            keywords_changed: Mailbox::keywords(self).names().len() != keywords_before,
             ..Changes::default()
         };
         self.validity_changed = false;
