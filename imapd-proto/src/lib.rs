@@ -7,6 +7,9 @@
 //! * [`framer`] (exists): splits client bytes into IMAP messages with per-state size limits
 //!   and decodes them with imap-codec into commands, AUTHENTICATE data lines or IDLE's `DONE`,
 //!   or into precise errors (`BAD`, refused literal, fatal).
+//! * [`message`]: one stored message as FETCH sees it: MIME part tree, ENVELOPE,
+//!   BODY/BODYSTRUCTURE, BODY[section] bytes.
+//! * [`wire`]: the string forms (quoted, literal, `NIL`) for hand-written responses.
 //!
 //! # Not yet
 //!
@@ -16,4 +19,5 @@
 #![deny(unsafe_code)]
 
 pub mod framer;
+pub mod message;
 pub mod wire;
