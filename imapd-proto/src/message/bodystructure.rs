@@ -91,7 +91,11 @@ fn write_empty_text(out: &mut Vec<u8>, extended: bool) {
 }
 
 fn write_params(out: &mut Vec<u8>, params: &[Param], add_charset: bool) {
-    let add_charset = add_charset && super::params::param(params, b"charset").is_none();
+    // An RFC 2231 `charset*` names the charset too.
+    let add_charset = add_charset
+        && !params.iter().any(|p| {
+            p.name.eq_ignore_ascii_case(b"charset") || p.name.eq_ignore_ascii_case(b"charset*")
+        });
     if params.is_empty() && !add_charset {
         out.extend_from_slice(b"NIL");
         return;

@@ -8,6 +8,10 @@
 //! A `HEADER`, `HEADER.FIELDS[.NOT]` or `TEXT` on a part that is not message/rfc822 (say
 //! `1.HEADER` where 1 is text/plain) names nothing: `None`, as c-client and Dovecot answer
 //! with an empty string.
+//!
+//! `MIME` of a part that is a message's whole body (`1.MIME` of a single-part message, or
+//! `2.1.MIME` when part 2 encapsulates a single-part message) is that message's header block,
+//! the only header that part has.
 
 use std::borrow::Cow;
 
