@@ -8,7 +8,7 @@
 //!   and decodes them with imap-codec into commands, AUTHENTICATE data lines or IDLE's `DONE`,
 //!   or into precise errors (`BAD`, refused literal, fatal).
 //! * [`message`]: one stored message as FETCH sees it: MIME part tree, ENVELOPE,
-//!   BODY/BODYSTRUCTURE, BODY[section] bytes.
+//!   BODY/BODYSTRUCTURE, `BODY[section]` bytes.
 //! * [`wire`]: the string forms (quoted, literal, `NIL`) for hand-written responses.
 //!
 //! # Not yet

@@ -5,6 +5,7 @@
 //! `UPDATE_GOLDEN=1 cargo test -p imapd-proto --test message_corpus`, then read every changed
 //! file against RFC 3501 §7.4.2 before committing it: the files are the specification, not a
 //! recording.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,5 @@
 //! BODY[section] on corpus messages, every section form, exact bytes (RFC 3501 §6.4.5).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure
 
 use std::fs;
 use std::num::NonZeroU32;

@@ -56,7 +56,15 @@ pub fn write(out: &mut Vec<u8>, message: &[u8], part: &Part, extended: bool) {
     out.push(b' ');
     wire::nstring(out, field(b"content-description").as_deref());
     out.push(b' ');
-    match field(b"content-transfer-encoding") {
+    // The mechanism is one token; a trailing comment (`7bit (plain)`) is not part of it.
+    let encoding = field(b"content-transfer-encoding").map(|v| {
+        let end = v
+            .iter()
+            .position(|&b| header::is_wsp(b) || b == b'(')
+            .unwrap_or(v.len());
+        v.get(..end).unwrap_or_default().to_vec()
+    });
+    match encoding {
         Some(enc) if !enc.is_empty() => wire::string(out, &enc),
         _ => wire::string(out, b"7BIT"),
     }

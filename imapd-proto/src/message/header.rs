@@ -153,7 +153,7 @@ pub fn unfold(value: &[u8]) -> Cow<'_, [u8]> {
 pub fn header_field_values<'b>(
     header: &'b [u8],
     name: &[u8],
-) -> impl Iterator<Item = Cow<'b, [u8]>> {
+) -> impl Iterator<Item = Cow<'b, [u8]>> + use<'b> {
     let name = name.to_vec();
     fields(header)
         .filter(move |f| f.name.eq_ignore_ascii_case(&name))

@@ -1,5 +1,5 @@
 //! One stored message as FETCH sees it: its MIME part tree, ENVELOPE, BODY/BODYSTRUCTURE and
-//! BODY[section] bytes.
+//! `BODY[section]` bytes.
 //!
 //! Owns the read-only view of a message in client form (the bytes BODY[] returns: CRLF line
 //! ends normally, bare LF and a missing final newline tolerated). Must never fail, panic, do
@@ -126,7 +126,7 @@ impl<'a> Message<'a> {
         self.root.header(self.bytes)
     }
 
-    /// The body of the message (RFC822.TEXT, BODY[TEXT]).
+    /// The body of the message (RFC822.TEXT, `BODY[TEXT]`).
     ///
     /// ```
     /// let m = imapd_proto::message::Message::parse(b"A: b\r\n\r\nx\r\n");

@@ -1,4 +1,4 @@
-//! BODY[section] (RFC 3501 §6.4.5): finding the part a section names and cutting out its
+//! `BODY[section]` (RFC 3501 §6.4.5): finding the part a section names and cutting out its
 //! bytes.
 //!
 //! Owns part-number resolution and header subsetting. Must never apply `<partial>` (the
