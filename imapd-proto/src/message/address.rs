@@ -276,4 +276,33 @@ mod tests {
         assert_eq!(all(b"G: ;"), r#"(NIL NIL "G" NIL)(NIL NIL NIL NIL)"#);
         assert_eq!(all(b"unclosed <a@b"), r#"("unclosed" NIL "a" "b")"#);
     }
+
+    // The examples of RFC 5322 Appendix A.1.2, A.1.3, A.5 and A.6.3.
+    #[test]
+    fn rfc5322_appendix() {
+        assert_eq!(
+            all(b"\"Joe Q. Public\" <john.q.public@example.com>"),
+            r#"("Joe Q. Public" NIL "john.q.public" "example.com")"#
+        );
+        assert_eq!(
+            all(b"A Group:Ed Jones <c@a.test>,joe@where.test,John <jdoe@one.test>;"),
+            r#"(NIL NIL "A Group" NIL)("Ed Jones" NIL "c" "a.test")(NIL NIL "joe" "where.test")("John" NIL "jdoe" "one.test")(NIL NIL NIL NIL)"#
+        );
+        assert_eq!(
+            all(b"Undisclosed recipients:;"),
+            r#"(NIL NIL "Undisclosed recipients" NIL)(NIL NIL NIL NIL)"#
+        );
+        assert_eq!(
+            all(b"Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>"),
+            r#"("Pete" NIL "pete" "silly.test")"#
+        );
+        assert_eq!(
+            all(b"A Group(Some people)\r\n     :Chris Jones <c@(Chris's host.)public.example>,\r\n         joe@example.org,\r\n  John <jdoe@one.test> (my dear friend); (the end of the group)"),
+            r#"(NIL NIL "A Group" NIL)("Chris Jones" NIL "c" "public.example")(NIL NIL "joe" "example.org")("John" NIL "jdoe" "one.test")(NIL NIL NIL NIL)"#
+        );
+        assert_eq!(
+            all(b"Mary Smith <@node.test:mary@example.net>, , jdoe@test  . example"),
+            r#"("Mary Smith" "@node.test" "mary" "example.net")(NIL NIL "jdoe" "test.example")"#
+        );
+    }
 }
