@@ -16,6 +16,12 @@ pub const MISSING_DOMAIN: &[u8] = b"MISSING_DOMAIN";
 
 /// One ENVELOPE address. A group start has `mailbox` = the group name and no host; a group
 /// end has all four `None`.
+///
+/// ```
+/// use imapd_proto::message::address::parse_address_list;
+/// let a = &parse_address_list(b"Al <a@b.example>")[0];
+/// assert_eq!(a.host.as_deref(), Some(&b"b.example"[..]));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Address {
     /// The display name (phrase words joined by one space, quotes removed), or the comment of

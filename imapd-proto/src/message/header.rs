@@ -49,6 +49,13 @@ pub fn split(bytes: &[u8]) -> (&[u8], &[u8]) {
 }
 
 /// One header field as it stands in the block.
+///
+/// ```
+/// use imapd_proto::message::header::fields;
+/// let f = fields(b"To : a,\r\n b\r\n\r\n").next().unwrap();
+/// assert_eq!((f.name, f.value), (&b"To"[..], &b" a,\r\n b\r\n"[..]));
+/// assert_eq!(f.raw, b"To : a,\r\n b\r\n");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Field<'b> {
     /// The field name, without the colon and trailing whitespace.
@@ -85,6 +92,11 @@ pub fn fields(header: &[u8]) -> Fields<'_> {
 }
 
 /// The iterator [`fields`] returns.
+///
+/// ```
+/// use imapd_proto::message::header::fields;
+/// assert_eq!(fields(b"A: 1\nB: 2\n\nC: body").count(), 2);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Fields<'b> {
     rest: &'b [u8],

@@ -15,6 +15,11 @@ pub const MAX_DEPTH: usize = 50;
 pub const MAX_PARTS: usize = 10_000;
 
 /// One part: its own header block and body, as offsets into the whole message.
+///
+/// ```
+/// let m = imapd_proto::message::Message::parse(b"Subject: x\r\n\r\nbody");
+/// assert_eq!((m.root().body_start, m.root().end), (14, 18));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Part {
     /// Offset of the part's header block (its MIME header; for a message, the RFC 5322 one).
@@ -31,6 +36,12 @@ pub struct Part {
 }
 
 /// The shape of a part.
+///
+/// ```
+/// use imapd_proto::message::{Message, mime::Kind};
+/// let m = Message::parse(b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n");
+/// assert!(matches!(&m.root().kind, Kind::Multipart(children) if children.len() == 1));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     /// A single part, not opened further.

@@ -6,6 +6,12 @@
 //! never decode text into a character set: values stay bytes.
 
 /// One parameter, as BODYSTRUCTURE shows it.
+///
+/// ```
+/// use imapd_proto::message::params::parse_content_type;
+/// let ct = parse_content_type(b"text/plain; title*=us-ascii'en'a%20b").unwrap();
+/// assert_eq!((&ct.params[0].name[..], &ct.params[0].value[..]), (&b"title*"[..], &b"us-ascii'en'a%20b"[..]));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Param {
     /// The name as the header spells it; `name*` when the value is an RFC 2231 extended value.
@@ -15,6 +21,12 @@ pub struct Param {
 }
 
 /// A parsed Content-Type.
+///
+/// ```
+/// use imapd_proto::message::params::parse_content_type;
+/// let ct = parse_content_type(b"Text/HTML; charset=\"utf-8\"").unwrap();
+/// assert_eq!((&ct.kind[..], &ct.subtype[..]), (&b"Text"[..], &b"HTML"[..]));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContentType {
     /// The top-level type as spelt in the header (`text`, `Multipart`, ...).
@@ -49,6 +61,12 @@ impl ContentType {
 }
 
 /// A parsed Content-Disposition.
+///
+/// ```
+/// use imapd_proto::message::params::parse_disposition;
+/// let d = parse_disposition(b"attachment; size=3").unwrap();
+/// assert_eq!((&d.kind[..], d.params.len()), (&b"attachment"[..], 1));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Disposition {
     /// The disposition type as spelt (`attachment`, `inline`, ...).
