@@ -4,17 +4,18 @@
 //!
 //! # Layout
 //!
-//! * [`framer`] (exists): splits client bytes into IMAP messages with per-state size limits
-//!   and decodes them with imap-codec into commands, AUTHENTICATE data lines or IDLE's `DONE`,
-//!   or into precise errors (`BAD`, refused literal, fatal).
-//! * [`search`] (exists): SEARCH criteria compiled into a query and matched against one
-//!   message at a time (flags, dates, sequence sets, decoded headers and MIME text).
-//!
-//! # Not yet
-//!
-//! * The session: the state machine (not authenticated / authenticated / selected / logout)
-//!   that answers commands, calls `dmail-auth` and `dmail-store`, writes responses with
-//!   imap-codec's encoder and drives the framer's limits and modes. It does not exist yet.
+//! * [`session`]: the state machine of one connection (not authenticated, authenticated,
+//!   selected, logout): every RFC 3501 command and the extensions advertised, untagged updates,
+//!   timeouts. It asks the outside world through [`backend`].
+//! * [`framer`]: splits client bytes into IMAP messages with per-state size limits and decodes
+//!   them with imap-codec into commands, AUTHENTICATE data lines or IDLE's `DONE`, or into
+//!   precise errors (`BAD`, refused literal, fatal).
+//! * [`message`]: one stored message as FETCH sees it: MIME part tree, ENVELOPE,
+//!   BODY/BODYSTRUCTURE, `BODY[section]` bytes.
+//! * [`search`]: SEARCH criteria compiled into a query and matched against one message at a
+//!   time (flags, dates, sequence sets, decoded headers and MIME text).
+//! * [`response`] and [`wire`]: status lines and the string forms (quoted, literal, `NIL`) of
+//!   hand-written responses.
 #![deny(unsafe_code)]
 
 pub mod backend;
