@@ -923,11 +923,7 @@ macro_rules! conformance {
     };
 }
 
-conformance!(
-    mbox_store,
-    mbox(),
-    ignore {}
-);
+conformance!(mbox_store, mbox(), ignore {});
 
 conformance!(memory_store, memory(), ignore {});
 

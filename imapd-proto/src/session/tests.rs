@@ -454,3 +454,36 @@ fn search_reads_only_what_it_needs() {
         "* SEARCH\r\ne OK SEARCH completed\r\n"
     );
 }
+
+#[test]
+fn fetch_structure_envelope_and_sections() {
+    let mut h = Harness::new();
+    h.deliver("Subject: Hello Test\nFrom: Test Two <test2@example.com>\nDate: Wed, 16 Aug 2000 14:11:15 +1200\nMessage-ID: <1@x>\n\nline 1 of 4\nline 2\n");
+    h.login();
+    h.send("s EXAMINE INBOX\r\n");
+    let r = h.send("a FETCH 1 (ENVELOPE BODYSTRUCTURE)\r\n");
+    assert_eq!(
+        r,
+        "* 1 FETCH (ENVELOPE (\"Wed, 16 Aug 2000 14:11:15 +1200\" \"Hello Test\" \
+         ((\"Test Two\" NIL \"test2\" \"example.com\")) ((\"Test Two\" NIL \"test2\" \"example.com\")) \
+         ((\"Test Two\" NIL \"test2\" \"example.com\")) NIL NIL NIL NIL \"<1@x>\") \
+         BODYSTRUCTURE (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 21 2 NIL NIL NIL NIL))\r\n\
+         a OK FETCH completed\r\n"
+    );
+    // Apple Mail matches the answer by the field list exactly as it sent it.
+    let r = h.send("b FETCH 1 (BODY.PEEK[HEADER.FIELDS (subject X-None)])\r\n");
+    assert_eq!(
+        r,
+        "* 1 FETCH (BODY[HEADER.FIELDS (subject X-None)] {23}\r\nSubject: Hello Test\r\n\r\n)\r\nb OK FETCH completed\r\n"
+    );
+    let r = h.send("c FETCH 1 (BODY[TEXT]<5.6> BODY[1] BODY[2])\r\n");
+    assert_eq!(
+        r,
+        "* 1 FETCH (BODY[TEXT]<5> {6}\r\n1 of 4 BODY[1] {21}\r\nline 1 of 4\r\nline 2\r\n BODY[2] {0}\r\n)\r\nc OK FETCH completed\r\n"
+    );
+    // EXAMINE: no \Seen was set by the non-PEEK fetch.
+    assert_eq!(
+        h.send("d FETCH 1 FLAGS\r\n"),
+        "* 1 FETCH (FLAGS ())\r\nd OK FETCH completed\r\n"
+    );
+}
