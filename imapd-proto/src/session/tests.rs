@@ -487,3 +487,29 @@ fn fetch_structure_envelope_and_sections() {
         "* 1 FETCH (FLAGS ())\r\nd OK FETCH completed\r\n"
     );
 }
+
+#[test]
+fn greeting_has_the_manuals_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Utf8PathBuf::from_path_buf(dir.path().to_path_buf()).unwrap();
+    let backend = TestBackend {
+        root,
+        failures: 0,
+        logs: Vec::new(),
+    };
+    let mut session = Session::new(backend, Options::default(), Instant::now());
+    let mut out = Vec::new();
+    session.run(Instant::now(), &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.starts_with("* OK [CAPABILITY IMAP4rev1 LITERAL+ "),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(&format!(
+            "] IMAP4rev1 dmail-imapd {} server ready\r\n",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{text}"
+    );
+}
