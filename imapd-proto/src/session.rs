@@ -315,17 +315,17 @@ impl<B: Backend> Session<B> {
             self.closing = true;
             return Ok(Wait::Close);
         }
-        if let Some(idle) = &mut self.idle {
-            if now >= idle.next_check {
-                idle.next_check = now + self.options.idle_check;
-                if let State::Authenticated(user) = &mut self.state {
-                    if let Some(sel) = &mut user.selected {
-                        let fatal = sel.report_changes(out, true)?;
-                        if fatal {
-                            self.closing = true;
-                            return Ok(Wait::Close);
-                        }
-                    }
+        if let Some(idle) = &mut self.idle
+            && now >= idle.next_check
+        {
+            idle.next_check = now + self.options.idle_check;
+            if let State::Authenticated(user) = &mut self.state
+                && let Some(sel) = &mut user.selected
+            {
+                let fatal = sel.report_changes(out, true)?;
+                if fatal {
+                    self.closing = true;
+                    return Ok(Wait::Close);
                 }
             }
         }
@@ -501,11 +501,11 @@ impl<B: Backend> Session<B> {
                 let line = format!("* CAPABILITY {}\r\n", self.capabilities());
                 out.write_all(line.as_bytes())?;
                 self.after_command(out, true)?;
-                return self.ok(out, &tag, None, "CAPABILITY completed");
+                self.ok(out, &tag, None, "CAPABILITY completed")
             }
             CommandBody::Noop => {
                 self.after_command(out, true)?;
-                return self.ok(out, &tag, None, "NOOP completed");
+                self.ok(out, &tag, None, "NOOP completed")
             }
             CommandBody::Logout => {
                 self.log(LogLevel::Info, "logout");
@@ -514,7 +514,7 @@ impl<B: Backend> Session<B> {
                 self.state = State::Logout;
                 self.closing = true;
                 response::status(out, Some(&tag), Cond::Ok, None, "LOGOUT completed")?;
-                return Ok(Flow::Return(Wait::Close));
+                Ok(Flow::Return(Wait::Close))
             }
             CommandBody::Id { parameters } => {
                 if let Some(params) = &parameters {
@@ -535,7 +535,7 @@ impl<B: Backend> Session<B> {
                 line.extend_from_slice(b")\r\n");
                 out.write_all(&line)?;
                 self.after_command(out, true)?;
-                return self.ok(out, &tag, None, "ID completed");
+                self.ok(out, &tag, None, "ID completed")
             }
             body => match &mut self.state {
                 State::NotAuthenticated => self.not_authenticated(tag, body, now, out),
@@ -634,11 +634,11 @@ impl<B: Backend> Session<B> {
                 self.framer.set_mode(Mode::IdleDone);
                 // Changes already known go out before the continuation (RFC 2177 allows
                 // untagged responses at any time during IDLE).
-                if let Some(sel) = &mut user.selected {
-                    if sel.report_changes(out, true)? {
-                        self.closing = true;
-                        return Ok(Flow::Return(Wait::Close));
-                    }
+                if let Some(sel) = &mut user.selected
+                    && sel.report_changes(out, true)?
+                {
+                    self.closing = true;
+                    return Ok(Flow::Return(Wait::Close));
                 }
                 out.write_all(b"+ idling\r\n")?;
                 return Ok(Flow::Continue);
@@ -674,13 +674,12 @@ impl<B: Backend> Session<B> {
 
     /// Reports what changed in the selected mailbox (EXPUNGE only when `expunges_allowed`).
     fn after_command(&mut self, out: &mut dyn Write, expunges_allowed: bool) -> io::Result<()> {
-        if let State::Authenticated(user) = &mut self.state {
-            if let Some(sel) = &mut user.selected {
-                if sel.report_changes(out, expunges_allowed)? {
-                    response::bye(out, "Mailbox was changed by another program; reconnect")?;
-                    self.closing = true;
-                }
-            }
+        if let State::Authenticated(user) = &mut self.state
+            && let Some(sel) = &mut user.selected
+            && sel.report_changes(out, expunges_allowed)?
+        {
+            response::bye(out, "Mailbox was changed by another program; reconnect")?;
+            self.closing = true;
         }
         Ok(())
     }

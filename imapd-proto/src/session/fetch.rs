@@ -227,13 +227,12 @@ pub(crate) fn fetch<M: Mailbox>(
             .filter(|m| !m.flags.system.contains(SystemFlags::SEEN))
             .map(|m| m.uid)
             .collect();
-        if !seen_now.is_empty() {
-            if let Err(e) = sel
+        if !seen_now.is_empty()
+            && let Err(e) = sel
                 .mailbox
                 .store_flags(&seen_now, FlagOp::Add, SystemFlags::SEEN, &[])
-            {
-                return Ok(store_error(what, &e).no_expunges());
-            }
+        {
+            return Ok(store_error(what, &e).no_expunges());
         }
     }
 

@@ -180,13 +180,14 @@ pub(super) fn dispatch<S: MailboxList>(
             let mut outcome = Outcome::ok(format!("{name} completed"));
             if let Some(mut sel) = user.selected.take() {
                 // CLOSE expunges silently (RFC 3501 §6.4.2); UNSELECT does not (RFC 3691).
-                if closing && !sel.read_only {
-                    if let Err(e) = sel.mailbox.expunge(None) {
-                        outcome = outcome.logged(
-                            LogLevel::Error,
-                            format!("CLOSE of {}: expunge failed: {e}", sel.name.to_utf8()),
-                        );
-                    }
+                if closing
+                    && !sel.read_only
+                    && let Err(e) = sel.mailbox.expunge(None)
+                {
+                    outcome = outcome.logged(
+                        LogLevel::Error,
+                        format!("CLOSE of {}: expunge failed: {e}", sel.name.to_utf8()),
+                    );
                 }
             }
             outcome

@@ -360,10 +360,10 @@ fn store<M: Mailbox>(
     };
     let present = sel.existing(&uids);
     let missing = present.len() != uids.len();
-    if !present.is_empty() {
-        if let Err(e) = sel.mailbox.store_flags(&present, op, system, &keywords) {
-            return Ok(store_error(what, &e).no_expunges());
-        }
+    if !present.is_empty()
+        && let Err(e) = sel.mailbox.store_flags(&present, op, system, &keywords)
+    {
+        return Ok(store_error(what, &e).no_expunges());
     }
     if sel.mailbox.keywords().names().len() != sel.keywords_told {
         sel.keywords_told = sel.mailbox.keywords().names().len();
@@ -468,10 +468,10 @@ fn copy<S: MailboxList>(
     } else {
         Outcome::ok(format!("{what} completed")).code(code)
     };
-    if let Some(text) = quota_log {
-        if outcome.log.is_none() {
-            outcome = outcome.logged(LogLevel::Error, text);
-        }
+    if let Some(text) = quota_log
+        && outcome.log.is_none()
+    {
+        outcome = outcome.logged(LogLevel::Error, text);
     }
     Ok(outcome)
 }
