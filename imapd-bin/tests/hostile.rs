@@ -143,7 +143,7 @@ fn pipelined_garbage_is_answered_and_ends_in_bye() {
         x ^= x << 5;
         let b = (x & 0xff) as u8;
         garbage.push(b);
-        if x % 37 == 0 {
+        if x.is_multiple_of(37) {
             garbage.extend_from_slice(b"\r\n");
         }
     }

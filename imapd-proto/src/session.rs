@@ -414,7 +414,8 @@ impl<B: Backend> Session<B> {
 
     fn greet(&mut self, out: &mut dyn Write) -> io::Result<()> {
         let code = format!("CAPABILITY {}", self.capabilities());
-        let text = format!("{} server ready", self.options.server_name);
+        // mailbox-formats §5: the manual's form, "IMAP4rev1 <server> <version> server ready".
+        let text = format!("IMAP4rev1 {} server ready", self.options.server_name);
         response::status(out, None, Cond::Ok, Some(&code), &text)
     }
 
