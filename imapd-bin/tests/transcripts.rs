@@ -8,7 +8,8 @@
 //! * `conf: SETTING VALUE` — an extra dmail.conf line (only before the first `C:`/`S:`). The base
 //!   configuration (see `common/mod.rs`) uses the fake external authenticator, in which user
 //!   `alice` has password `pw` and her mail lives in the temporary spool, with
-//!   `imapd_login_delay 0` and `log_level debug`.
+//!   `imapd_login_delay 0` and `log_level debug`. `{fake_authent}` in the line is the fake
+//!   authenticator's path (e.g. `conf: imapd_authent_process {fake_authent} --mode dead`).
 //! * `mail: NAME` — appends message `transcripts/mail/NAME` (LF line ends) to alice's drop file
 //!   with the fixed `From ` line `From test2@example.com Wed Aug 16 14:11:15 2000`, before the
 //!   server starts (only before the first `C:`/`S:`). `mail: manual` is the manual's test
@@ -186,7 +187,8 @@ fn run(name: &str) {
                 body.is_empty(),
                 "{name}:{number}: conf: after the session began"
             );
-            conf.push_str(setting);
+            let fake = common::example("dmail-auth", "fake_authent");
+            conf.push_str(&setting.replace("{fake_authent}", &fake.to_string_lossy()));
             conf.push('\n');
         } else if let Some(m) = line.strip_prefix("mail: ") {
             assert!(
@@ -299,6 +301,8 @@ fn print_lines(bytes: &[u8]) {
 #[test_case("append" ; "append")]
 #[test_case("misc" ; "namespace id enable quota idle")]
 #[test_case("limits" ; "limits after login")]
+#[test_case("unavailable" ; "authenticator unavailable")]
+#[test_case("unserviceable" ; "use_maildir cannot be served")]
 #[test_case("autologout" ; "autologout")]
 fn transcript(name: &str) {
     run(name);
