@@ -1,8 +1,9 @@
 //! `imapd`: the DMail-compatible IMAP server as inetd runs it, and its admin commands
 //! (`check-config`, `whereis`, `auth-test`).
 //!
-//! This file only wires the modules together and owns the exit codes: 0 success, 1 failure
-//! (the server said BYE, the configuration has errors or cannot be read, a login failed), 2 usage
+//! This file only wires the modules together and owns the exit codes: 0 success (in server
+//! mode: the session ended, however the client left), 1 failure (the server could not read its
+//! configuration and said BYE, `check-config` found errors, a login failed), 2 usage
 //! (bad command line, a login that maps to no mailbox, `auth-test` with an unreadable
 //! configuration, or a set-uid caller refused), 3 a temporary authentication failure
 //! (`auth-test`). It must never read the environment: a set-uid `imapd` takes nothing from it
@@ -48,8 +49,10 @@ fn main() -> ExitCode {
         return fail(privilege::REFUSAL, EXIT_USAGE);
     }
     let Some(command) = cli.command else {
-        server::serve();
-        return ExitCode::from(EXIT_FAILURE);
+        return ExitCode::from(match server::serve(cli.config) {
+            server::Ended::Served => EXIT_OK,
+            server::Ended::Refused => EXIT_FAILURE,
+        });
     };
     let config_path = cli
         .config

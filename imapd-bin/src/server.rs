@@ -1,17 +1,175 @@
 //! Server mode (`imapd` without a subcommand): one IMAP session on standard input and output, as
 //! inetd runs it.
 //!
-//! The server is not built yet, so it only says BYE. Under inetd stdout is the client's socket
-//! and stderr may be too: this module must never write to stderr, and must never panic.
+//! This module owns the start of a connection: silencing stderr, loading dmail.conf, opening
+//! the log (dmail-conventions §9), finding the client's and the local address, and turning the
+//! configuration into the session's [`Options`]. The login is [`backend`]'s, the read/write loop
+//! [`driver`]'s, the protocol imapd-proto's.
+//!
+//! Under inetd stdout and stderr are the client's socket: this module and those below it must
+//! never write to stderr, never send a server path or a configuration diagnostic to the client,
+//! and never panic (a panic is logged by the hook, never printed).
+
+mod backend;
+mod driver;
 
 use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
 
-/// What a client is told while the server is not built.
-pub(crate) const NOT_BUILT: &[u8] = b"* BYE dmail-imapd: the IMAP server is not built yet\r\n";
+use camino::{Utf8Path, Utf8PathBuf};
+use dmail_conf::check::{Build, imapd_checks};
+use dmail_conf::{Config, Platform, Program, Severity, ip_text, load, unreadable_diagnostic};
+use imapd_bin::log::{self, Log};
+use imapd_proto::framer::Limits;
+use imapd_proto::session::{Options, Session};
 
-/// Says BYE to the client. A failed write is ignored: the client has gone, and there is no one
-/// else to tell.
-pub(crate) fn serve() {
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(NOT_BUILT).and_then(|()| out.flush());
+use self::backend::ServerBackend;
+
+/// What a client is told when dmail.conf cannot be read. It names no path: the reason is
+/// logged, if a log can be opened.
+pub(crate) const CONFIG_UNREADABLE: &[u8] =
+    b"* BYE Server configuration cannot be read; try again later\r\n";
+
+/// How a connection ended, for the exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ended {
+    /// The session ran (whatever the client did).
+    Served,
+    /// The configuration could not be read; the client was told BYE.
+    Refused,
+}
+
+/// Serves one connection on stdin/stdout with the configuration at `config_path` (the
+/// platform's default when `None`).
+pub(crate) fn serve(config_path: Option<Utf8PathBuf>) -> Ended {
+    silence_stderr();
+    let platform = Platform::current();
+    let config_path = config_path.unwrap_or_else(|| dmail_conf::defaults::config_path(platform));
+    let addresses = Addresses::of_stdin();
+    let config = match load_config(&config_path, platform) {
+        Ok((config, problems)) => {
+            let log = open_log(&config, &addresses);
+            if let Some(log) = &log {
+                for problem in &problems {
+                    log.error(problem);
+                }
+            }
+            (config, log)
+        }
+        Err(reason) => {
+            if let Some(log) = open_log(&Config::defaults(platform), &addresses) {
+                log.error(format_args!("cannot serve a connection: {reason}"));
+            }
+            let mut out = std::io::stdout().lock();
+            // The client may have gone already; there is no one else to tell.
+            let _ = out.write_all(CONFIG_UNREADABLE).and_then(|()| out.flush());
+            return Ended::Refused;
+        }
+    };
+    let (config, log) = config;
+    if let Some(log) = &log {
+        log.info(format_args!("connect to {}", addresses.local_text()));
+    }
+    let options = options(&config);
+    let backend = ServerBackend::new(config, log.clone(), addresses.client, addresses.local);
+    let session = Session::new(backend, options, Instant::now());
+    driver::drive(session, log.as_ref());
+    Ended::Served
+}
+
+/// Points fd 2 at /dev/null, so that nothing (a library's message, a panic) can reach the
+/// client through it, and replaces the panic hook with a silent one until the log is open.
+fn silence_stderr() {
+    std::panic::set_hook(Box::new(|_| {}));
+    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        // If this fails fd 2 stays as inetd gave it; nothing here writes to it anyway.
+        let _ = rustix::stdio::dup2_stderr(&null);
+    }
+}
+
+/// Reads dmail.conf as IMAPD does. `Ok` carries the configuration and the error diagnostics
+/// (the server runs on with defaults for bad lines, and logs them); `Err` the reason the file
+/// cannot be read, for the log.
+fn load_config(path: &Utf8Path, platform: Platform) -> Result<(Config, Vec<String>), String> {
+    let loaded = load(path, Program::Imapd, platform)
+        .map_err(|err| format!("{path}: {}", unreadable_diagnostic(&err).reason))?;
+    let build = Build {
+        maildir: dmail_store::MAILDIR_AVAILABLE,
+    };
+    let problems = loaded
+        .diagnostics
+        .iter()
+        .cloned()
+        .chain(imapd_checks(&loaded, platform, build))
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| d.to_string())
+        .collect();
+    Ok((loaded.config, problems))
+}
+
+/// `LOG_PATH/imapd.log` with this connection's context (session id = pid, peer = client
+/// address), and the panic hook writing to it. `None` when it cannot be opened: the session
+/// then runs without a log, since there is nowhere to report that.
+fn open_log(config: &Config, addresses: &Addresses) -> Option<Log> {
+    let log = Log::from_config(config, "imapd")
+        .ok()?
+        .with_context(std::process::id(), addresses.client_text());
+    log::install_panic_hook(log.clone());
+    Some(log)
+}
+
+/// The two ends of the connection on fd 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Addresses {
+    /// The client's address; `None` when stdin is not a socket (run by hand, a pipe).
+    pub(crate) client: Option<IpAddr>,
+    /// The address the client connected to (chooses a vdomain); `None` as above.
+    pub(crate) local: Option<IpAddr>,
+}
+
+impl Addresses {
+    fn of_stdin() -> Addresses {
+        let stdin = std::io::stdin();
+        let ip = |addr: Option<rustix::net::SocketAddrAny>| {
+            addr.and_then(|a| SocketAddr::try_from(a).ok())
+                .map(|a| a.ip().to_canonical())
+        };
+        Addresses {
+            client: rustix::net::getpeername(&stdin).ok().and_then(ip),
+            local: ip(rustix::net::getsockname(&stdin).ok()),
+        }
+    }
+
+    fn client_text(&self) -> String {
+        self.client.map_or_else(|| "-".to_owned(), ip_text)
+    }
+
+    fn local_text(&self) -> String {
+        self.local
+            .map_or_else(|| "standard input (not a socket)".to_owned(), ip_text)
+    }
+}
+
+/// The session's settings from dmail.conf (§2). STARTTLS is never offered: inetd `imapd` has no
+/// TLS.
+fn options(config: &Config) -> Options {
+    let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    Options {
+        timeout_after_login: config.imapd_timeout.as_duration(),
+        // At least a second: 0 would make IDLE a busy loop.
+        idle_check: config
+            .imapd_idle_check
+            .as_duration()
+            .max(std::time::Duration::from_secs(1)),
+        limits_after_login: Limits {
+            line: size(config.imapd_max_line.get()),
+            literal: size(config.imapd_max_message.get()),
+        },
+        max_bad_commands: config.imapd_max_bad_commands,
+        mechanisms: dmail_auth::sasl::offered(config),
+        starttls: false,
+        login_disabled: config.imapd_login_disabled,
+        ..Options::default()
+    }
 }

@@ -14,18 +14,24 @@ fn imapd(args: &[&str]) -> Output {
         .expect("run imapd")
 }
 
-const BYE: &[u8] = b"* BYE dmail-imapd: the IMAP server is not built yet\r\n";
+/// What the server says when dmail.conf cannot be read (no path in it).
+const BYE: &[u8] = b"* BYE Server configuration cannot be read; try again later\r\n";
 
 #[test]
-fn no_subcommand_says_bye_on_stdout_only() {
+fn no_subcommand_serves_on_stdout_only() {
+    // /etc/dmail.conf may or may not exist here: either a greeting (then EOF on stdin ends the
+    // session) or the BYE for an unreadable configuration, and never a byte on stderr.
     let out = imapd(&[]);
-    assert_eq!(out.stdout, BYE);
+    assert!(
+        out.stdout.starts_with(b"* OK [CAPABILITY ") || out.stdout == BYE,
+        "stdout: {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(out.stderr.is_empty(), "stderr: {:?}", out.stderr);
-    assert_eq!(out.status.code(), Some(1));
 }
 
 #[test]
-fn no_subcommand_with_a_config_still_says_bye() {
+fn no_subcommand_with_an_unreadable_config_says_bye() {
     let out = imapd(&["-i", "/nonexistent/dmail.conf"]);
     assert_eq!(out.stdout, BYE);
     assert!(out.stderr.is_empty(), "stderr: {:?}", out.stderr);

@@ -1,0 +1,117 @@
+//! The read/write loop of the inetd server: client bytes from fd 0 into the session, the
+//! session's answers to stdout, and the waits the session asks for (a deadline for input, a
+//! failed login's pause, the end of the connection).
+//!
+//! This module owns the only blocking calls of server mode (poll, read, write, sleep). It reads
+//! fd 0 directly, without std's buffered stdin, so that poll never misses bytes already read.
+//! It must never write to stderr and never push bytes into the session unless the session
+//! asked for input ([`Wait::Read`]).
+
+use std::io::{self, BufWriter, Write};
+use std::time::{Duration, Instant};
+
+use imapd_bin::log::Log;
+use imapd_proto::backend::Backend;
+use imapd_proto::session::{Session, Wait};
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use rustix::io::Errno;
+
+/// The most read from the client at a time.
+const READ_SIZE: usize = 64 * 1024;
+
+/// Runs `session` on stdin/stdout until the client leaves or the session ends it.
+pub(crate) fn drive<B: Backend>(mut session: Session<B>, log: Option<&Log>) {
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut buf = vec![0u8; READ_SIZE];
+    let mut wait = session.run(Instant::now(), &mut out);
+    loop {
+        let next = match flushed(wait, &mut out) {
+            Ok(next) => next,
+            Err(e) => {
+                if let Some(log) = log {
+                    log.info(format_args!("cannot write to the client: {e}"));
+                }
+                session.hang_up();
+                return;
+            }
+        };
+        wait = match next {
+            Wait::Read { deadline } => match read(&mut buf, deadline) {
+                Input::Bytes(n) => {
+                    session.push(&buf[..n]);
+                    session.run(Instant::now(), &mut out)
+                }
+                Input::Nothing => {
+                    let now = Instant::now();
+                    if now < deadline {
+                        // Woken early (a signal, poll's rounding): wait on.
+                        Ok(next)
+                    } else {
+                        session.timeout(now, &mut out)
+                    }
+                }
+                Input::Gone(why) => {
+                    if let (Some(log), Some(e)) = (log, why) {
+                        log.info(format_args!("cannot read from the client: {e}"));
+                    }
+                    session.hang_up();
+                    return;
+                }
+            },
+            Wait::Pause { until } => {
+                std::thread::sleep(until.saturating_duration_since(Instant::now()));
+                session.run(Instant::now(), &mut out)
+            }
+            // STARTTLS is never offered, so StartTls cannot come; if it did, plaintext must not
+            // go on as if it were encrypted.
+            Wait::StartTls | Wait::Close => return,
+        };
+    }
+}
+
+/// Flushes what the session wrote, passing on its wait or the first error.
+fn flushed(wait: io::Result<Wait>, out: &mut impl Write) -> io::Result<Wait> {
+    let wait = wait?;
+    out.flush()?;
+    Ok(wait)
+}
+
+/// What came from the client.
+enum Input {
+    /// This many bytes, at the start of the buffer.
+    Bytes(usize),
+    /// Nothing yet (the deadline passed, or a signal interrupted the wait).
+    Nothing,
+    /// End of file, or a read error (`Some`).
+    Gone(Option<io::Error>),
+}
+
+/// Waits for input on fd 0 until `deadline`, then reads what there is.
+fn read(buf: &mut [u8], deadline: Instant) -> Input {
+    let stdin = io::stdin();
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Input::Nothing;
+    }
+    // poll's resolution is a millisecond: round up so that it does not wake just before.
+    let left = left.saturating_add(Duration::from_millis(1));
+    let timeout = Timespec::try_from(left).unwrap_or(Timespec {
+        tv_sec: i64::MAX,
+        tv_nsec: 0,
+    });
+    let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
+    match poll(&mut fds, Some(&timeout)) {
+        Ok(0) | Err(Errno::INTR) => return Input::Nothing,
+        Ok(_) => {}
+        Err(e) => return Input::Gone(Some(e.into())),
+    }
+    loop {
+        match rustix::io::read(&stdin, &mut *buf) {
+            Ok(0) => return Input::Gone(None),
+            Ok(n) => return Input::Bytes(n),
+            Err(Errno::INTR) => {}
+            Err(Errno::AGAIN) => return Input::Nothing,
+            Err(e) => return Input::Gone(Some(e.into())),
+        }
+    }
+}

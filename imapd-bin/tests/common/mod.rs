@@ -1,0 +1,351 @@
+//! What the server tests share: a temporary spool with a dmail.conf using dmail-auth's fake
+//! external authenticator (user `alice`, password `pw`, mail under the spool by the config's
+//! layout), fixture mail written straight into drop files, deliveries through dmail-store's
+//! `deliver` example, and `imapd -i CONF` started with pipes or with a socket as stdin/stdout.
+//!
+//! It never touches a real spool and never needs root (external logins do not switch user).
+
+// Helpers outside #[test] functions panic on failure, as a test should; not every test file
+// uses every helper.
+#![allow(clippy::expect_used, dead_code)]
+
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// The path of example `name` of package `package`, built when missing (as other tests do).
+pub(crate) fn example(package: &str, name: &str) -> PathBuf {
+    static AUTH: OnceLock<()> = OnceLock::new();
+    static STORE: OnceLock<()> = OnceLock::new();
+    let exe = std::env::current_exe().expect("current exe");
+    let path = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir")
+        .join("examples")
+        .join(name);
+    if !path.exists() {
+        let once = if package == "dmail-auth" {
+            &AUTH
+        } else {
+            &STORE
+        };
+        once.get_or_init(|| {
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "-p", package, "--examples"])
+                .status()
+                .expect("run cargo");
+            assert!(
+                status.success(),
+                "cargo build -p {package} --examples failed"
+            );
+        });
+    }
+    assert!(path.exists(), "{} is not built", path.display());
+    path
+}
+
+/// A spool, a log directory and a dmail.conf in a temporary directory.
+pub(crate) struct Spool {
+    pub(crate) dir: TempDir,
+    pub(crate) config: PathBuf,
+}
+
+impl Spool {
+    /// A spool whose dmail.conf has the base settings plus `extra` (one setting a line).
+    pub(crate) fn new(extra: &str) -> Spool {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        std::fs::create_dir(root.join("spool")).expect("mkdir spool");
+        std::fs::create_dir(root.join("log")).expect("mkdir log");
+        let config = root.join("dmail.conf");
+        let text = format!(
+            "authent_method external\n\
+             authent_process {}\n\
+             authent_timeout 5\n\
+             drop_path {}\n\
+             log_path {}\n\
+             log_level debug\n\
+             host_domain example.com\n\
+             imapd_login_delay 0\n\
+             {extra}",
+            example("dmail-auth", "fake_authent").display(),
+            root.join("spool").display(),
+            root.join("log").display(),
+        );
+        std::fs::write(&config, text).expect("write dmail.conf");
+        Spool { dir, config }
+    }
+
+    /// A user's drop file (`alice` for the fake authenticator's `alice pw`).
+    pub(crate) fn drop_file(&self, user: &str) -> PathBuf {
+        self.dir.path().join("spool").join(user)
+    }
+
+    /// The journal a deliverer recovers before appending to a user's INBOX.
+    pub(crate) fn inbox_journal(&self, user: &str) -> PathBuf {
+        self.dir
+            .path()
+            .join("spool")
+            .join(format!("{user}.mbx"))
+            .join(".imapd")
+            .join("INBOX.journal")
+    }
+
+    /// The server's log so far.
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("log").join("imapd.log")).unwrap_or_default()
+    }
+
+    /// Appends `message` (LF line ends) to a user's drop file as an mbox message with a fixed
+    /// `From ` line, as a deliverer would have written it before the session started.
+    pub(crate) fn write_mail(&self, user: &str, message: &str) {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.drop_file(user))
+            .expect("open drop file");
+        let mut text = String::from("From test2@example.com Wed Aug 16 14:11:15 2000\n");
+        text.push_str(message);
+        if !message.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push('\n');
+        file.write_all(text.as_bytes()).expect("write drop file");
+    }
+
+    /// Delivers `message` to a user's INBOX now, through dmail-store's `deliver` example (the
+    /// way DSMTP appends, with the lock and the journal a running session expects).
+    pub(crate) fn deliver(&self, user: &str, message: &str) {
+        let mut child = Command::new(example("dmail-store", "deliver"))
+            .arg("--from")
+            .arg("test2@example.com")
+            .arg("--journal")
+            .arg(self.inbox_journal(user))
+            .arg(self.drop_file(user))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run deliver");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(message.as_bytes())
+            .expect("write message");
+        let out = child.wait_with_output().expect("wait for deliver");
+        assert!(
+            out.status.success(),
+            "deliver failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `imapd -i CONF` with piped stdin, stdout and stderr (TZ fixed, so dates are stable).
+    pub(crate) fn spawn(&self) -> Server {
+        let child = self
+            .command()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run imapd");
+        Server::new(child)
+    }
+
+    /// `imapd -i CONF` with `socket` as its stdin and stdout, as inetd starts it; stderr piped.
+    pub(crate) fn spawn_on(&self, socket: OwnedFd) -> Child {
+        let copy = socket.try_clone().expect("dup socket");
+        self.command()
+            .stdin(Stdio::from(socket))
+            .stdout(Stdio::from(copy))
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run imapd")
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_imapd"));
+        cmd.arg("-i").arg(&self.config).env("TZ", "UTC");
+        cmd
+    }
+}
+
+/// A running `imapd` on pipes: stdout is read by a thread, so lines can be awaited with a
+/// timeout.
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    stdin: Option<std::process::ChildStdin>,
+    output: Receiver<Vec<u8>>,
+    buffer: Vec<u8>,
+    eof: bool,
+    stderr: Option<std::thread::JoinHandle<Vec<u8>>>,
+}
+
+impl Server {
+    fn new(mut child: Child) -> Server {
+        let stdin = child.stdin.take();
+        let mut stdout = child.stdout.take().expect("stdout");
+        let mut stderr = child.stderr.take().expect("stderr");
+        let (tx, output) = channel();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 65536];
+            loop {
+                match stdout.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        if tx.send(buf[..n].to_vec()).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        let stderr = std::thread::spawn(move || {
+            let mut all = Vec::new();
+            let _ = stderr.read_to_end(&mut all);
+            all
+        });
+        Server {
+            child,
+            stdin,
+            output,
+            buffer: Vec::new(),
+            eof: false,
+            stderr: Some(stderr),
+        }
+    }
+
+    /// Sends bytes to the server; false when it no longer reads.
+    pub(crate) fn send(&mut self, bytes: &[u8]) -> bool {
+        match &mut self.stdin {
+            Some(stdin) => stdin.write_all(bytes).and_then(|()| stdin.flush()).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Closes the server's stdin (the client hangs up).
+    pub(crate) fn close_input(&mut self) {
+        self.stdin = None;
+    }
+
+    /// The next line (CRLF included, as sent), or what arrived before `timeout` (possibly
+    /// nothing) when no full line did; `None` at end of output with nothing left.
+    pub(crate) fn line(&mut self, timeout: Duration) -> Option<Vec<u8>> {
+        let end = Instant::now() + timeout;
+        loop {
+            if let Some(i) = self.buffer.iter().position(|&b| b == b'\n') {
+                return Some(self.buffer.drain(..=i).collect());
+            }
+            if self.eof {
+                return (!self.buffer.is_empty()).then(|| std::mem::take(&mut self.buffer));
+            }
+            let left = end.saturating_duration_since(Instant::now());
+            match self.output.recv_timeout(left) {
+                Ok(bytes) => self.buffer.extend_from_slice(&bytes),
+                Err(RecvTimeoutError::Disconnected) => self.eof = true,
+                Err(RecvTimeoutError::Timeout) => return Some(std::mem::take(&mut self.buffer)),
+            }
+        }
+    }
+
+    /// Everything the server writes from now until it closes stdout (at most `timeout`).
+    pub(crate) fn rest(&mut self, timeout: Duration) -> Vec<u8> {
+        let end = Instant::now() + timeout;
+        let mut all = std::mem::take(&mut self.buffer);
+        while !self.eof {
+            let left = end.saturating_duration_since(Instant::now());
+            match self.output.recv_timeout(left) {
+                Ok(bytes) => all.extend_from_slice(&bytes),
+                Err(RecvTimeoutError::Disconnected) => self.eof = true,
+                Err(RecvTimeoutError::Timeout) => break,
+            }
+        }
+        all
+    }
+
+    /// Everything the server writes within `quiet` of its last output.
+    pub(crate) fn drain(&mut self, quiet: Duration) -> Vec<u8> {
+        let mut all = std::mem::take(&mut self.buffer);
+        while !self.eof {
+            match self.output.recv_timeout(quiet) {
+                Ok(bytes) => all.extend_from_slice(&bytes),
+                Err(RecvTimeoutError::Disconnected) => self.eof = true,
+                Err(RecvTimeoutError::Timeout) => break,
+            }
+        }
+        all
+    }
+
+    /// Waits for the process to end (killing it after `timeout`) and returns its exit code
+    /// and everything it wrote to stderr.
+    pub(crate) fn finish(&mut self, timeout: Duration) -> (Option<i32>, Vec<u8>) {
+        self.stdin = None;
+        let end = Instant::now() + timeout;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status.code();
+            }
+            if Instant::now() >= end {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let stderr = self
+            .stderr
+            .take()
+            .map(|h| h.join().expect("stderr thread"))
+            .unwrap_or_default();
+        (status, stderr)
+    }
+
+    /// The peak resident set size of the running process, in kbytes (Linux `VmHWM`).
+    pub(crate) fn peak_rss_kbytes(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The manual's test message ("Checking it works"), LF line ends.
+pub(crate) const MANUAL_MESSAGE: &str = "Received: from matt ([]) by ; Wed, 16 Aug 2000 14:11:15 +1200\n\
+Subject: Hello Test\n\
+From: test2 sender\n\
+Message-ID: <>\n\
+Date: Wed, 16 Aug 2000 14:11:15 +1200\n\
+\n\
+line 1 of 4\n\
+line 2\n\
+line 3\n\
+line 4\n";
+
+/// Asserts the log shows no panic.
+pub(crate) fn assert_no_panic(log: &str) {
+    assert!(
+        !log.lines().any(|l| l.contains("panic")),
+        "the log shows a panic:\n{log}"
+    );
+}
+
+/// A path as UTF-8 text.
+pub(crate) fn text(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 temp path")
+}
