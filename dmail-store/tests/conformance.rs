@@ -566,6 +566,38 @@ mod cases {
         assert_eq!(read_all(&mut m, second), crlf);
     }
 
+    /// RFC822.SIZE must be the length of what a FETCH of the whole message sends, whatever
+    /// shape the message has (an APPEND of a bare line is all header, with no blank line).
+    pub(crate) fn size_is_what_read_gives<F: Fixture>(f: &F) {
+        let s = f.store();
+        s.create(&name("Odd")).unwrap();
+        let odd: [&[u8]; 7] = [
+            b"hello",
+            b"hello\r\n",
+            b"Subject: x",
+            b"Subject: x\r\n\r\n",
+            b"\r\n\r\nbody after two blank lines",
+            b"Subject: x\n\nFrom the start of a line\n\n\n",
+            b"a\rb\0c\r\n",
+        ];
+        for bytes in odd {
+            s.append_to(&name("Odd"), &[new(bytes)]).unwrap();
+            f.deliver(&name("Odd"), bytes);
+        }
+        let mut m = s.open(&name("Odd"), OpenMode::ReadOnly).unwrap();
+        assert_eq!(m.messages().len(), 14);
+        let metas: Vec<_> = m.messages().to_vec();
+        for meta in metas {
+            let bytes = read_all(&mut m, meta.uid);
+            assert_eq!(
+                meta.size,
+                bytes.len() as u64,
+                "{:?}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+    }
+
     pub(crate) fn store_flags_set_add_remove<F: Fixture>(f: &F) {
         let s = f.store();
         s.create(&name("Box")).unwrap();
@@ -903,6 +935,8 @@ macro_rules! conformance {
                 status_matches_an_open_mailbox,
                 keywords_are_limited,
                 flags_changed_and_changed_back_are_no_news,
+                new_keywords_reach_other_handles,
+                size_is_what_read_gives,
             );
             $(
                 #[test]
@@ -926,13 +960,3 @@ macro_rules! conformance {
 conformance!(mbox_store, mbox(), ignore {});
 
 conformance!(memory_store, memory(), ignore {});
-
-mod memory_store_extra {
-    use super::*;
-
-    /// The case the mbox store is known to fail, held to the memory store, which passes it.
-    #[test]
-    fn new_keywords_reach_other_handles() {
-        cases::new_keywords_reach_other_handles(&memory());
-    }
-}

@@ -1444,7 +1444,10 @@ impl MboxMailbox {
             pos = pos.max(st.range.end);
         }
         kept.extend_from_slice(&raw[at(pos)..at(m.header.end.max(pos))]);
-        let mut body = &raw[at(m.header.end)..at(m.body.end)];
+        // The blank line that ends the header belongs to the header, even when it is also the
+        // last line before the next message (c-client counts it so, and so does the scan).
+        kept.extend_from_slice(&raw[at(m.header.end)..at(m.body.start.max(m.header.end))]);
+        let mut body = &raw[at(m.body.start.max(m.header.end))..at(m.body.end)];
         // The one trailing blank separator line is not part of the message.
         if let Some(without) = body.strip_suffix(b"\n") {
             let content = without.strip_suffix(b"\r").unwrap_or(without);

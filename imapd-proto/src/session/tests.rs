@@ -513,3 +513,18 @@ fn greeting_has_the_manuals_form() {
         "{text}"
     );
 }
+
+#[test]
+fn append_of_a_message_without_header_end_reads_back() {
+    let mut h = Harness::new();
+    h.login();
+    h.send("b CREATE Drafts\r\n");
+    let r = h.send("c APPEND Drafts {5+}\r\nhello\r\n");
+    assert!(r.starts_with("c OK [APPENDUID "), "{r}");
+    h.send("d SELECT Drafts\r\n");
+    let r = h.send("e FETCH 1 (RFC822.SIZE BODY.PEEK[])\r\n");
+    assert_eq!(
+        r,
+        "* 1 FETCH (RFC822.SIZE 9 BODY[] {9}\r\nhello\r\n\r\n)\r\ne OK FETCH completed\r\n"
+    );
+}
