@@ -124,8 +124,15 @@ fn imapclient_session_over_a_loopback_socket() {
         get("partial"),
         "'From: Bob <bob@example.com>\\r\\nTo: alice@example.com\\r\\nSubject: first\\r\\nMessage-ID: <one@example.com>\\r\\n\\r'"
     );
-    assert_eq!(get("envelope_parsed"), "True");
-    assert_eq!(get("bodystructure_parsed"), "True");
+    assert_eq!(get("envelope_subject"), "first");
+    assert_eq!(get("envelope_from"), "Bob bob@example.com");
+    assert_eq!(get("envelope_message_id"), "<one@example.com>");
+    assert_eq!(
+        get("bodystructure"),
+        "(b'TEXT', b'PLAIN', (b'CHARSET', b'US-ASCII'), None, None, b'7BIT', 34, 2, None, None, None, None)"
+    );
+    assert_eq!(get("search_subject"), "1");
+    assert_eq!(get("search_body"), "2");
     assert_eq!(get("flags_before"), "\\Recent");
     assert_eq!(get("set_flags"), "\\Recent \\Seen");
     assert_eq!(get("add_flags"), "\\Flagged \\Recent \\Seen");

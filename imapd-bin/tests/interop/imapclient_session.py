@@ -41,8 +41,14 @@ def main():
     data = client.fetch([first], ["BODYSTRUCTURE", "ENVELOPE", "BODY.PEEK[]<0.100>", "FLAGS"])
     item = data[first]
     out("partial", repr(text(item[b"BODY[]<0>"])))
-    out("envelope_parsed", item[b"ENVELOPE"] is not None)
-    out("bodystructure_parsed", item[b"BODYSTRUCTURE"] is not None)
+    envelope = item[b"ENVELOPE"]
+    out("envelope_subject", text(envelope.subject))
+    sender = envelope.from_[0]
+    out("envelope_from", f"{text(sender.name)} {text(sender.mailbox)}@{text(sender.host)}")
+    out("envelope_message_id", text(envelope.message_id))
+    out("bodystructure", repr(item[b"BODYSTRUCTURE"]))
+    out("search_subject", " ".join(str(u) for u in client.search(["SUBJECT", "first"])))
+    out("search_body", " ".join(str(u) for u in client.search(["BODY", "SECOND."], charset="UTF-8")))
     out("flags_before", " ".join(text(f) for f in item[b"FLAGS"]))
 
     flags = client.set_flags([first], [imapclient.SEEN])
