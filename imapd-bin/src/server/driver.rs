@@ -7,7 +7,7 @@
 //! It must never write to stderr and never push bytes into the session unless the session
 //! asked for input ([`Wait::Read`]).
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use imapd_bin::log::Log;
@@ -23,6 +23,7 @@ const READ_SIZE: usize = 64 * 1024;
 pub(crate) fn drive<B: Backend>(mut session: Session<B>, log: Option<&Log>) {
     let mut out = BufWriter::new(io::stdout().lock());
     let mut buf = vec![0u8; READ_SIZE];
+    let mut typed = TypedLines::new(io::stdin().is_terminal());
     let mut wait = session.run(Instant::now(), &mut out);
     loop {
         let next = match flushed(wait, &mut out) {
@@ -38,7 +39,7 @@ pub(crate) fn drive<B: Backend>(mut session: Session<B>, log: Option<&Log>) {
         wait = match next {
             Wait::Read { deadline } => match read(&mut buf, deadline) {
                 Input::Bytes(n) => {
-                    session.push(&buf[..n]);
+                    session.push(typed.fix(&buf[..n]));
                     session.run(Instant::now(), &mut out)
                 }
                 Input::Nothing => {
@@ -66,6 +67,41 @@ pub(crate) fn drive<B: Backend>(mut session: Session<B>, log: Option<&Log>) {
             // go on as if it were encrypted.
             Wait::StartTls | Wait::Close => return,
         };
+    }
+}
+
+/// Line ends typed at a terminal. The manual's "Checking it works" has an administrator run
+/// `imapd` by hand and type commands; a terminal ends lines with a bare LF, which IMAP refuses
+/// (RFC 3501 §2.2). Only when standard input is a terminal is each bare LF made CRLF; a socket
+/// or a pipe is passed on untouched, so network clients are held to CRLF.
+struct TypedLines {
+    terminal: bool,
+    last_was_cr: bool,
+    fixed: Vec<u8>,
+}
+
+impl TypedLines {
+    fn new(terminal: bool) -> TypedLines {
+        TypedLines {
+            terminal,
+            last_was_cr: false,
+            fixed: Vec::new(),
+        }
+    }
+
+    fn fix<'a>(&'a mut self, input: &'a [u8]) -> &'a [u8] {
+        if !self.terminal {
+            return input;
+        }
+        self.fixed.clear();
+        for &b in input {
+            if b == b'\n' && !self.last_was_cr {
+                self.fixed.push(b'\r');
+            }
+            self.fixed.push(b);
+            self.last_was_cr = b == b'\r';
+        }
+        &self.fixed
     }
 }
 
@@ -113,5 +149,21 @@ fn read(buf: &mut [u8], deadline: Instant) -> Input {
             Err(Errno::AGAIN) => return Input::Nothing,
             Err(e) => return Input::Gone(Some(e.into())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TypedLines;
+
+    #[test]
+    fn a_terminal_gets_crlf_and_a_socket_is_untouched() {
+        let mut t = TypedLines::new(true);
+        assert_eq!(t.fix(b"a login x y\n"), b"a login x y\r\n");
+        assert_eq!(t.fix(b"b noop\r"), b"b noop\r");
+        // A CR at the end of one read and its LF at the start of the next stay one CRLF.
+        assert_eq!(t.fix(b"\nc logout\r\n"), b"\nc logout\r\n");
+        let mut s = TypedLines::new(false);
+        assert_eq!(s.fix(b"a noop\n"), b"a noop\n");
     }
 }

@@ -171,6 +171,16 @@ impl Spool {
             .expect("run imapd")
     }
 
+    /// `imapd -i CONF` with `input` (a terminal, say) as its stdin, stdout and stderr piped.
+    pub(crate) fn spawn_with_stdin(&self, input: OwnedFd) -> Child {
+        self.command()
+            .stdin(Stdio::from(input))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run imapd")
+    }
+
     fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_imapd"));
         cmd.arg("-i").arg(&self.config).env("TZ", "UTC");
