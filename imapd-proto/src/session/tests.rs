@@ -528,3 +528,14 @@ fn append_of_a_message_without_header_end_reads_back() {
         "* 1 FETCH (RFC822.SIZE 9 BODY[] {9}\r\nhello\r\n\r\n)\r\ne OK FETCH completed\r\n"
     );
 }
+
+#[test]
+fn idle_in_the_authenticated_state_and_lower_case_done() {
+    // Outlook idles with no mailbox selected.
+    let mut h = Harness::new();
+    h.login();
+    assert_eq!(h.send("i idle\r\n"), "+ idling\r\n");
+    assert_eq!(h.send("done\r\n"), "i OK IDLE terminated\r\n");
+    assert_eq!(h.send("j IDLE\r\n"), "+ idling\r\n");
+    assert_eq!(h.send("k NOOP\r\n"), "j BAD Expected DONE to end IDLE\r\n");
+}
