@@ -2,8 +2,8 @@
 //! inetd runs it.
 //!
 //! This module owns the start of a connection: silencing stderr, loading dmail.conf, opening
-//! the log (dmail-conventions §9), finding the client's and the local address, and turning the
-//! configuration into the session's [`Options`]. The login is [`backend`]'s, the read/write loop
+//! the log (dmail-conventions §9), finding the client's and the local address, loading the TLS
+//! certificate, and turning the configuration into the session's [`Options`]. The login is [`backend`]'s, the read/write loop
 //! [`driver`]'s, the protocol imapd-proto's.
 //!
 //! Under inetd stdout and stderr are the client's socket: this module and those below it must
@@ -15,6 +15,7 @@ mod driver;
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Instant;
 
 use camino::{Utf8Path, Utf8PathBuf};
@@ -25,6 +26,7 @@ use imapd_proto::framer::Limits;
 use imapd_proto::session::{Options, Session};
 
 use self::backend::ServerBackend;
+use self::driver::Encryption;
 
 /// What a client is told when dmail.conf cannot be read. It names no path: the reason is
 /// logged, if a log can be opened.
@@ -41,8 +43,9 @@ pub(crate) enum Ended {
 }
 
 /// Serves one connection on stdin/stdout with the configuration at `config_path` (the
-/// platform's default when `None`).
-pub(crate) fn serve(config_path: Option<Utf8PathBuf>) -> Ended {
+/// platform's default when `None`); with `implicit_tls` (`imapd --tls`) the connection is TLS
+/// from the first byte.
+pub(crate) fn serve(config_path: Option<Utf8PathBuf>, implicit_tls: bool) -> Ended {
     silence_stderr();
     let platform = Platform::current();
     let config_path = config_path.unwrap_or_else(|| dmail_conf::defaults::config_path(platform));
@@ -71,11 +74,42 @@ pub(crate) fn serve(config_path: Option<Utf8PathBuf>) -> Ended {
     if let Some(log) = &log {
         log.info(format_args!("connect to {}", addresses.local_text()));
     }
-    let options = options(&config);
+    let tls = match (tls_config(&config, log.as_ref()), implicit_tls) {
+        (Some(tls), true) => Encryption::Implicit(tls),
+        (Some(tls), false) => Encryption::StartTls(tls),
+        (None, false) => Encryption::Off,
+        (None, true) => {
+            // A client of an imaps port speaks TLS first: a plaintext BYE would be noise to
+            // it, so the connection is just closed.
+            if let Some(log) = &log {
+                log.error("imapd --tls needs imapd_tls_cert and imapd_tls_key; closing");
+            }
+            return Ended::Refused;
+        }
+    };
+    let options = options(&config, matches!(tls, Encryption::StartTls(_)));
     let backend = ServerBackend::new(config, log.clone(), addresses.client, addresses.local);
     let session = Session::new(backend, options, Instant::now());
-    driver::drive(session, log.as_ref());
+    driver::drive(session, tls, log.as_ref());
     Ended::Served
+}
+
+/// The TLS configuration when both files are set and load. When they do not load the error
+/// is logged and the connection goes on without TLS (logins stay refused if
+/// `imapd_login_disabled` says so).
+fn tls_config(config: &Config, log: Option<&Log>) -> Option<Arc<rustls::ServerConfig>> {
+    let (Some(cert), Some(key)) = (&config.imapd_tls_cert, &config.imapd_tls_key) else {
+        return None;
+    };
+    match imapd_bin::tls::server_config(cert, key) {
+        Ok(tls) => Some(tls),
+        Err(e) => {
+            if let Some(log) = log {
+                log.error(format_args!("TLS is not available: {e}"));
+            }
+            None
+        }
+    }
 }
 
 /// Points fd 2 at /dev/null, so that nothing (a library's message, a panic) can reach the
@@ -151,9 +185,9 @@ impl Addresses {
     }
 }
 
-/// The session's settings from dmail.conf (§2). STARTTLS is never offered: inetd `imapd` has no
-/// TLS.
-fn options(config: &Config) -> Options {
+/// The session's settings from dmail.conf (§2); `starttls` when a certificate loaded and the
+/// connection is not already TLS.
+fn options(config: &Config, starttls: bool) -> Options {
     let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     Options {
         timeout_after_login: config.imapd_timeout.as_duration(),
@@ -168,7 +202,7 @@ fn options(config: &Config) -> Options {
         },
         max_bad_commands: config.imapd_max_bad_commands,
         mechanisms: dmail_auth::sasl::offered(config),
-        starttls: false,
+        starttls,
         login_disabled: config.imapd_login_disabled,
         ..Options::default()
     }
