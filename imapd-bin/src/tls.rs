@@ -258,7 +258,12 @@ impl<R: Read + AsFd, W: Write> TlsConn<R, W> {
         while self.conn.is_handshaking() {
             self.write_pending()?;
             if !self.conn.wants_read() {
-                continue;
+                // Mid-handshake with nothing to send and nothing wanted: only a close_notify
+                // does that. Without this the loop would spin.
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the client closed the connection during the TLS handshake",
+                ));
             }
             if !self.wait_readable(deadline)? {
                 if Instant::now() >= deadline {

@@ -254,6 +254,12 @@ fn implicit_tls_greets_inside_tls() {
     assert!(!greeting.contains("STARTTLS"), "{greeting}");
     assert!(!greeting.contains("LOGINDISABLED"), "{greeting}");
     assert!(tls.command("a", "LOGIN alice pw").contains("a OK "));
+    // Many commands in one burst: several records decrypted by one read must all be answered
+    // (the server drains rustls' plaintext before it polls the socket again).
+    let burst: String = (0..3000).map(|i| format!("n{i} NOOP\r\n")).collect();
+    tls.send(burst.as_bytes());
+    let answers = String::from_utf8_lossy(&tls.until_tagged("n2999")).into_owned();
+    assert_eq!(answers.matches(" OK NOOP completed\r\n").count(), 3000);
     tls.send(b"b LOGOUT\r\n");
     let rest = String::from_utf8_lossy(&tls.rest()).into_owned();
     assert!(rest.ends_with("b OK LOGOUT completed\r\n"), "{rest}");
@@ -448,4 +454,46 @@ fn key_formats_and_refusals() {
         "{e}"
     );
     assert!(e.to_string().contains("/nonexistent/key.pem"), "{e}");
+}
+
+#[test]
+fn openssl_s_client_starttls() {
+    let (spool, certs) = tls_spool("imapd_login_disabled true\n");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let mut client = Command::new("openssl")
+        .args([
+            "s_client",
+            "-starttls",
+            "imap",
+            "-quiet",
+            "-crlf",
+            "-verify_return_error",
+        ])
+        .arg("-CAfile")
+        .arg(&certs.ca)
+        .arg("-connect")
+        .arg(format!("127.0.0.1:{port}"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run openssl s_client");
+    let (socket, _) = listener.accept().expect("accept");
+    let server = spool.spawn_on_with(OwnedFd::from(socket), &[]);
+    // s_client reads this only once TLS is up; -quiet keeps it reading after end of input.
+    client
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"a LOGIN alice pw\nb CAPABILITY\nc LOGOUT\n")
+        .expect("write");
+    let out = client.wait_with_output().expect("wait for s_client");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("a OK "), "{text}");
+    assert!(text.contains("c OK LOGOUT completed"), "{text}");
+    assert_eq!(finish(server), Some(0));
+    let log = spool.log();
+    assert!(log.contains("TLS started"), "{log}");
+    assert_no_panic(&log);
 }
