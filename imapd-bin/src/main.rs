@@ -11,7 +11,6 @@
 
 mod auth_test;
 mod check_config;
-mod cli;
 mod home;
 mod privilege;
 mod server;
@@ -23,8 +22,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use dmail_conf::Platform;
 
-use crate::cli::{Cli, Command};
 use crate::privilege::{Decision, Ids};
+use imapd_bin::cli::{Cli, Command};
 
 /// Success.
 const EXIT_OK: u8 = 0;
