@@ -21,7 +21,7 @@ use dmail_conf::{Config, Platform, Program, load, unreadable_diagnostic};
 use dmail_store::layout::drop_file;
 use zeroize::Zeroizing;
 
-use crate::cli::AuthTestArgs;
+use imapd_bin::cli::AuthTestArgs;
 
 /// The most bytes read from standard input looking for the end of the password.
 pub(crate) const MAX_PASSWORD_INPUT: usize = 4096;

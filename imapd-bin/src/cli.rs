@@ -1,4 +1,6 @@
-//! The command line of `imapd`: the clap definitions and nothing else.
+//! The command line of `imapd`: the clap definitions and nothing else. It lives in the library
+//! so that `cargo xtask man` can render the manual page from the same definitions the binary
+//! parses with ([`command`]).
 //!
 //! This module only describes arguments. It must never act on them, and never read the
 //! environment: no clap `env` attributes, and colours off, so that nothing (not even a colour
@@ -8,7 +10,7 @@ use std::ffi::OsString;
 use std::net::IpAddr;
 
 use camino::Utf8PathBuf;
-use clap::{ColorChoice, Parser, Subcommand};
+use clap::{ColorChoice, CommandFactory, Parser, Subcommand};
 
 /// `imapd --version` prints `imapd (dmail-imapd) VERSION`.
 const VERSION: &str = concat!("(dmail-imapd) ", env!("CARGO_PKG_VERSION"));
@@ -25,23 +27,24 @@ const VERSION: &str = concat!("(dmail-imapd) ", env!("CARGO_PKG_VERSION"));
     color = ColorChoice::Never,
     disable_help_subcommand = true
 )]
-pub(crate) struct Cli {
+pub struct Cli {
     /// Read this dmail.conf instead of the default (/etc/dmail.conf on Unix)
     #[arg(short = 'i', value_name = "FILE", global = true)]
-    pub(crate) config: Option<Utf8PathBuf>,
+    pub config: Option<Utf8PathBuf>,
 
     /// Server mode only: TLS from the first byte (an imaps inetd line, port 993), with the
     /// certificate and key of imapd_tls_cert and imapd_tls_key
     #[arg(long)]
-    pub(crate) tls: bool,
+    pub tls: bool,
 
+    /// The admin subcommand; without one, imapd serves the client on stdin and stdout
     #[command(subcommand)]
-    pub(crate) command: Option<Command>,
+    pub command: Option<Command>,
 }
 
 /// The admin subcommands.
 #[derive(Debug, Subcommand)]
-pub(crate) enum Command {
+pub enum Command {
     /// Show every setting IMAPD honours with its effective value, then every problem found
     CheckConfig,
     /// Show where a login's mail lives: drop file, folder directory, subscriptions, maildir
@@ -54,33 +57,39 @@ pub(crate) enum Command {
 
 /// `imapd whereis`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct WhereisArgs {
+pub struct WhereisArgs {
     /// The address the client connected to (selects an IP virtual domain)
     #[arg(long, value_name = "ADDR")]
-    pub(crate) local_ip: Option<IpAddr>,
+    pub local_ip: Option<IpAddr>,
 
     /// The user's home directory, instead of looking it up in the system database
     #[arg(long, value_name = "DIR")]
-    pub(crate) home: Option<Utf8PathBuf>,
+    pub home: Option<Utf8PathBuf>,
 
     /// The login name as a client would type it
     #[arg(value_name = "LOGIN")]
-    pub(crate) login: OsString,
+    pub login: OsString,
 }
 
 /// `imapd auth-test`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct AuthTestArgs {
+pub struct AuthTestArgs {
     /// The client's address (checked against user_ip_address, sent to an external
     /// authenticator)
     #[arg(long, value_name = "ADDR")]
-    pub(crate) ip: Option<IpAddr>,
+    pub ip: Option<IpAddr>,
 
     /// The address the client connected to (selects an IP virtual domain)
     #[arg(long, value_name = "ADDR")]
-    pub(crate) local_ip: Option<IpAddr>,
+    pub local_ip: Option<IpAddr>,
 
     /// The login name as a client would type it
     #[arg(value_name = "LOGIN")]
-    pub(crate) login: OsString,
+    pub login: OsString,
+}
+
+/// The whole `imapd` command line as a clap [`clap::Command`], for generated documentation
+/// (the manual page); the binary parses with [`Cli`] itself.
+pub fn command() -> clap::Command {
+    Cli::command()
 }

@@ -12,7 +12,6 @@
 
 mod auth_test;
 mod check_config;
-mod cli;
 mod home;
 mod privilege;
 mod server;
@@ -24,8 +23,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 use dmail_conf::Platform;
 
-use crate::cli::{Cli, Command};
 use crate::privilege::{Decision, Ids};
+use imapd_bin::cli::{Cli, Command};
 
 /// Success.
 const EXIT_OK: u8 = 0;

@@ -12,8 +12,8 @@ use camino::Utf8Path;
 use dmail_conf::{Platform, Program, load, unreadable_diagnostic};
 use dmail_store::layout::{mail_paths, needs_home};
 
-use crate::cli::WhereisArgs;
 use crate::home::system_home;
+use imapd_bin::cli::WhereisArgs;
 
 /// Why there is nothing to show.
 #[derive(Debug, PartialEq, Eq)]

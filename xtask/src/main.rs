@@ -1,8 +1,9 @@
 //! Developer tasks for the dmail-imapd workspace, run as `cargo xtask <task>`.
 //!
 //! This crate owns developer-side automation only: the local CI gate (`ci`),
-//! benchmark runs (`bench`) and time-boxed fuzzing (`fuzz --time N`). It drives `cargo` from
-//! the outside and must never ship in the product or be needed at runtime: no other crate may
+//! benchmark runs (`bench`), time-boxed fuzzing (`fuzz --time N`), manual pages (`man`, in
+//! [`man`]) and the release archive (`dist`, packed by [`dist`]). It drives `cargo` from the
+//! outside and must never ship in the product or be needed at runtime: no other crate may
 //! depend on it. CI itself runs `.ci/run`, which mirrors the `ci` and `fuzz` step lists (plus
 //! `--locked`) without depending on this crate.
 
@@ -10,7 +11,11 @@ use std::env;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::path::Path;
+use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
+
+mod dist;
+mod man;
 
 const USAGE: &str = "\
 usage: cargo xtask <task> [ARGS...]
@@ -22,6 +27,9 @@ tasks:
                      N works too), on the stable toolchain without a sanitizer
                      (`cargo fuzz run -s none TARGET -- -max_total_time=N`); installs
                      cargo-fuzz with `cargo install --locked cargo-fuzz` when it is missing
+    man OUTDIR       write the section 8 manual pages (imapd.8, imapd-SUBCOMMAND.8) to OUTDIR
+    dist [OUTDIR]    build release binaries, generate the manual pages and pack
+                     dmail-imapd-VERSION-TARGET.tar.gz in OUTDIR (default target/dist)
     help             print this help
 ";
 
@@ -186,6 +194,88 @@ fn fuzz(args: &[OsString]) -> ExitCode {
     run(&fuzz_steps(&targets, seconds))
 }
 
+/// The `man` task.
+fn man_task(args: &[OsString]) -> ExitCode {
+    let [out] = args else {
+        return usage_error("`man` takes one argument, the output directory");
+    };
+    match man::write_pages(Path::new(out)) {
+        Ok(pages) => {
+            for page in pages {
+                println!("{}", page.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("xtask: cannot write manual pages: {err}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The `dist` task: release build, manual pages, archive; prints the archive's path.
+fn dist_task(args: &[OsString]) -> ExitCode {
+    let Some(root) = workspace_root() else {
+        return ExitCode::from(1);
+    };
+    let target_dir = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map_or_else(|| root.join("target"), |dir| root.join(dir));
+    let out = match args {
+        [] => target_dir.join("dist"),
+        [dir] => PathBuf::from(dir),
+        _ => return usage_error("`dist` takes at most one argument, the output directory"),
+    };
+    let build = run(&[Step::new(
+        &[],
+        &[
+            "build",
+            "--release",
+            "-p",
+            "imapd-bin",
+            "-p",
+            "imapdsvc-bin",
+        ],
+    )]);
+    if build != ExitCode::SUCCESS {
+        return build;
+    }
+    let target = match dist::host_target(&env::var_os("RUSTC").unwrap_or_else(|| "rustc".into())) {
+        Ok(t) => t,
+        Err(msg) => {
+            eprintln!("xtask: {msg}");
+            return ExitCode::from(1);
+        }
+    };
+    let stem = dist::archive_stem(env!("CARGO_PKG_VERSION"), &target);
+    // Staged apart from OUTDIR so that a page dropped from the programs never lingers into a
+    // later archive.
+    let man_dir = target_dir.join("xtask-dist-man");
+    let packed = std::fs::remove_dir_all(&man_dir)
+        .or_else(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Ok(()),
+            _ => Err(e),
+        })
+        .and_then(|()| man::write_pages(&man_dir))
+        .and_then(|_| dist::entries(root, &target_dir.join("release"), &man_dir))
+        .and_then(|entries| {
+            std::fs::create_dir_all(&out)?;
+            let archive = out.join(format!("{stem}.tar.gz"));
+            dist::pack(&archive, &stem, &entries)?;
+            Ok(archive)
+        });
+    match packed {
+        Ok(archive) => {
+            println!("{}", archive.display());
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("xtask: cannot pack the release archive: {err}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 /// The workspace root (the parent of this crate's directory).
 fn workspace_root() -> Option<&'static Path> {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -249,6 +339,8 @@ fn main() -> ExitCode {
         Some("ci") => usage_error("`ci` takes no arguments"),
         Some("bench") => run(&[bench_step(rest)]),
         Some("fuzz") => fuzz(&rest),
+        Some("man") => man_task(&rest),
+        Some("dist") => dist_task(&rest),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             ExitCode::SUCCESS
