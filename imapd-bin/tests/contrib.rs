@@ -73,6 +73,13 @@ fn every_example_line_switched_on_is_a_known_setting_without_problems() {
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("dmail.conf");
+    // The example's certificate paths are placeholders, which check-config would load (and
+    // fail to): those two lines stay off here; their names were checked above.
+    let on: String = on
+        .lines()
+        .filter(|line| !line.starts_with("imapd_tls_"))
+        .map(|line| format!("{line}\n"))
+        .collect();
     std::fs::write(&path, on).expect("write");
     assert_eq!(diagnostics(&path), Vec::<String>::new());
 }
