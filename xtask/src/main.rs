@@ -17,7 +17,9 @@ usage: cargo xtask <task> [ARGS...]
 
 tasks:
     ci               fmt check, clippy, docs and tests; stops at the first failure
-    bench [ARGS...]  cargo bench --workspace, passing ARGS through after `--`
+    bench [ARGS...]  cargo bench --workspace, passing ARGS through after `--` (dmail.conf
+                     parsing, logins, the mbox engine, the IMAP session, imapd under inetd;
+                     e.g. `cargo xtask bench --warm-up-time 1 --measurement-time 3`)
     fuzz [SECONDS]   every fuzz target in fuzz/ for SECONDS each (default 60), on the stable
                      toolchain (`cargo fuzz run -s none`; needs `cargo install --locked cargo-fuzz`)
     help             print this help
