@@ -13,12 +13,15 @@
 //! Benchmarks (each timed part is one `push` and one `run`):
 //! - `select_unchanged`, `examine_unchanged`: SELECT / EXAMINE of the unchanged 100k INBOX in a
 //!   logged-in session, private index present (the previous session opened it).
+//!   `select_unchanged_cpu`, `examine_unchanged_cpu`: the same in this thread's CPU time
+//!   (`/proc/thread-self/schedstat`), which other processes on a busy machine do not inflate.
 //! - `first_examine`: EXAMINE of the delivered file with no private data (a full scan).
 //! - `first_select_stamp_all`: SELECT of a fresh copy of the delivered file, which stamps all
 //!   100,000 messages (only the SELECT is timed).
 //! - `fetch_uid_flags`: `FETCH 1:* (UID FLAGS)` on the selected 100k INBOX into a reused `Vec`.
 //! - `fetch_body_25mb`, `fetch_body_10kb_batch`: `FETCH 1 BODY[]` of a 25 MB message and
-//!   `FETCH 1:1000 BODY[]` of 10 KB messages (EXAMINE, so no `\Seen` is written) into a sink.
+//!   `FETCH 1:1000 BODY[]` of 10 KB messages (EXAMINE, so no `\Seen` is written) into a sink;
+//!   the `_cpu` variants in CPU time.
 //! - `memory_report`: prints the resident memory (VmRSS, VmHWM) of a fresh process that logged
 //!   in and selected the 100k INBOX through a session (this program run again); times nothing
 //!   of interest.
@@ -365,6 +368,18 @@ impl Fixture {
     }
 }
 
+/// CPU time this thread has used (the scheduler's account), so that a figure can be had that
+/// the other builds sharing the machine do not inflate.
+fn cpu_time() -> Duration {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    let ns = text
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Duration::from_nanos(ns)
+}
+
 /// Resident memory (VmRSS) and its peak (VmHWM) of this process, bytes.
 fn rss() -> (u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -446,6 +461,22 @@ fn benches(c: &mut Criterion, fx: &Fixture) {
             );
             assert!(String::from_utf8_lossy(&out).contains(&exists));
         });
+        // The same, timed in CPU time rather than wall time.
+        g.bench_function(format!("{name}_cpu"), |b| {
+            let inbox = fx.inbox();
+            let mut out = Vec::new();
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let mut s = logged_in(inbox);
+                    out.clear();
+                    let t = cpu_time();
+                    send(&mut s, command, &mut out);
+                    total += cpu_time() - t;
+                }
+                total
+            });
+        });
     }
     g.bench_function("fetch_uid_flags", |b| {
         let mut s = selected(fx.inbox(), b"s SELECT INBOX\r\n");
@@ -517,6 +548,17 @@ fn benches(c: &mut Criterion, fx: &Fixture) {
                 send(&mut s, command, &mut sink);
             });
             assert!(sink.0 > bytes, "{} of {bytes}", sink.0);
+        });
+        g.bench_function(format!("{name}_cpu"), |b| {
+            let mut s = selected(place, b"s EXAMINE INBOX\r\n");
+            let mut sink = Counting(0);
+            b.iter_custom(|iters| {
+                let t = cpu_time();
+                for _ in 0..iters {
+                    send(&mut s, command, &mut sink);
+                }
+                cpu_time() - t
+            });
         });
     }
 

@@ -1542,6 +1542,31 @@ impl MboxMailbox {
         Ok(part.len() as u64)
     }
 
+    fn do_read_batch(&mut self, uids: &[Uid]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let known: Vec<bool> = uids
+            .iter()
+            .map(|&u| self.in_snapshot(u).is_some())
+            .collect();
+        if !known.contains(&true) {
+            return Ok(vec![None; uids.len()]);
+        }
+        let Some(lock) = self.lock(LockMode::Shared, false)? else {
+            // The file is gone, as `do_read` answers it.
+            return Ok(vec![None; uids.len()]);
+        };
+        self.refresh_locked(&lock, false)?;
+        let mut all = Vec::with_capacity(uids.len());
+        for (&uid, known) in uids.iter().zip(known) {
+            all.push(match (known, self.entry(uid).copied()) {
+                (false, _) => None,
+                // Expunged by someone else since the snapshot, as in `do_read`.
+                (true, None) => Some(Vec::new()),
+                (true, Some(e)) => Some(self.client_bytes(lock.file(), &e)?),
+            });
+        }
+        Ok(all)
+    }
+
     fn do_store_flags(
         &mut self,
         uids: &[Uid],
@@ -1922,6 +1947,11 @@ impl Mailbox for MboxMailbox {
         out: &mut dyn io::Write,
     ) -> Result<u64, StoreError> {
         let r = self.do_read(uid, range, out);
+        self.guard(r)
+    }
+
+    fn read_batch(&mut self, uids: &[Uid]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let r = self.do_read_batch(uids);
         self.guard(r)
     }
 
