@@ -429,7 +429,10 @@ fn search_charset_refusal() {
 fn whole_messages_read_in_batches_answer_as_one_by_one() {
     let mut h = Harness::new();
     for i in 0..5 {
-        h.deliver(&format!("Subject: {i}\n\n{}\n", "body line\n".repeat(i * 40)));
+        h.deliver(&format!(
+            "Subject: {i}\n\n{}\n",
+            "body line\n".repeat(i * 40)
+        ));
     }
     h.login();
     // SELECT stamps them, so their UIDs outlive another program's rewrite.
@@ -446,7 +449,11 @@ fn whole_messages_read_in_batches_answer_as_one_by_one() {
     let cut = text.find("Subject: 2\n").unwrap();
     let from = text[..cut].rfind("From ").unwrap();
     let next = cut + text[cut..].find("\nFrom ").unwrap() + 1;
-    std::fs::write(h.root.join("bob"), format!("{}{}", &text[..from], &text[next..])).unwrap();
+    std::fs::write(
+        h.root.join("bob"),
+        format!("{}{}", &text[..from], &text[next..]),
+    )
+    .unwrap();
     let r = h.send("c FETCH 1:5 BODY.PEEK[]\r\n");
     assert_eq!(r.matches(" FETCH (BODY[] {").count(), 4, "{r}");
     assert!(
