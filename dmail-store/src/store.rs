@@ -295,6 +295,23 @@ pub trait Mailbox {
         range: Option<std::ops::Range<u64>>,
         out: &mut dyn std::io::Write,
     ) -> Result<u64, StoreError>;
+    /// Several whole messages in client form, as [`Mailbox::read`] would give them one by one:
+    /// for each UID its bytes (empty when another program expunged it since the snapshot), or
+    /// `None` when it is not in the snapshot. An engine that locks for each read does it once
+    /// here, so a FETCH of many small messages does not pay for a lock each; the caller keeps
+    /// each batch small (it is held in memory).
+    fn read_batch(&mut self, uids: &[Uid]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let mut all = Vec::with_capacity(uids.len());
+        for &uid in uids {
+            let mut bytes = Vec::new();
+            match self.read(uid, None, &mut bytes) {
+                Ok(_) => all.push(Some(bytes)),
+                Err(StoreError::NoSuchMessage(_)) => all.push(None),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(all)
+    }
     /// Changes flags of messages; they are in the mailbox file when this returns.
     fn store_flags(
         &mut self,

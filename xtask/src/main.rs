@@ -22,7 +22,9 @@ usage: cargo xtask <task> [ARGS...]
 
 tasks:
     ci               fmt check, clippy, docs and tests; stops at the first failure
-    bench [ARGS...]  cargo bench --workspace, passing ARGS through after `--`
+    bench [ARGS...]  cargo bench --workspace, passing ARGS through after `--` (dmail.conf
+                     parsing, logins, the mbox engine, the IMAP session, imapd under inetd;
+                     e.g. `cargo xtask bench --warm-up-time 1 --measurement-time 3`)
     fuzz [--time N]  every target in fuzz/fuzz_targets/ for N seconds each (default 60; a bare
                      N works too), on the stable toolchain without a sanitizer
                      (`cargo fuzz run -s none TARGET -- -max_total_time=N`); installs

@@ -282,6 +282,34 @@ fn read_range(file: &File, start: u64, end: u64) -> Result<Vec<u8>, StoreError> 
     Ok(buf)
 }
 
+/// Appends `bytes` with every bare LF made CRLF; `prev` is the byte before them (0 at the
+/// start) and is left as their last. Whole runs between line ends are copied at once: this is
+/// what every FETCH of a whole message goes through.
+fn crlf_extend(out: &mut Vec<u8>, bytes: &[u8], prev: &mut u8) {
+    let mut from = 0;
+    for i in memchr::memchr_iter(b'\n', bytes) {
+        let before = if i == 0 { *prev } else { bytes[i - 1] };
+        if before != b'\r' {
+            out.extend_from_slice(&bytes[from..i]);
+            out.push(b'\r');
+            from = i;
+        }
+    }
+    out.extend_from_slice(&bytes[from..]);
+    if let Some(&last) = bytes.last() {
+        *prev = last;
+    }
+}
+
+/// Replaces each NUL by 0x80, as c-client shows them to clients.
+fn nul_to_0x80(bytes: &mut [u8]) {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(0, &bytes[from..]) {
+        bytes[from + i] = 0x80;
+        from += i + 1;
+    }
+}
+
 /// Chunk size for reading and writing a file.
 const CHUNK: usize = 1 << 20;
 
@@ -1437,16 +1465,17 @@ impl MboxMailbox {
             return Ok(Vec::new());
         };
         let at = |r: u64| usize::try_from(r - e.start).unwrap_or(0).min(raw.len());
-        let mut kept = Vec::with_capacity(raw.len());
+        // The pieces a client sees: the header without its metadata lines, then the body.
+        let mut pieces: Vec<&[u8]> = Vec::with_capacity(m.status_lines.len() + 2);
         let mut pos = m.header.start;
         for st in &m.status_lines {
-            kept.extend_from_slice(&raw[at(pos)..at(st.range.start.max(pos))]);
+            pieces.push(&raw[at(pos)..at(st.range.start.max(pos))]);
             pos = pos.max(st.range.end);
         }
-        kept.extend_from_slice(&raw[at(pos)..at(m.header.end.max(pos))]);
+        pieces.push(&raw[at(pos)..at(m.header.end.max(pos))]);
         // The blank line that ends the header belongs to the header, even when it is also the
         // last line before the next message (c-client counts it so, and so does the scan).
-        kept.extend_from_slice(&raw[at(m.header.end)..at(m.body.start.max(m.header.end))]);
+        pieces.push(&raw[at(m.header.end)..at(m.body.start.max(m.header.end))]);
         let mut body = &raw[at(m.body.start.max(m.header.end))..at(m.body.end)];
         // The one trailing blank separator line is not part of the message.
         if let Some(without) = body.strip_suffix(b"\n") {
@@ -1455,16 +1484,14 @@ impl MboxMailbox {
                 body = content;
             }
         }
-        kept.extend_from_slice(body);
-        let mut out = Vec::with_capacity(kept.len() + kept.len() / 30 + 2);
+        pieces.push(body);
+        let kept: usize = pieces.iter().map(|p| p.len()).sum();
+        let mut out = Vec::with_capacity(kept + kept / 30 + 2);
         let mut prev = 0u8;
-        for &b in &kept {
-            if b == b'\n' && prev != b'\r' {
-                out.push(b'\r');
-            }
-            out.push(if b == 0 { 0x80 } else { b });
-            prev = b;
+        for piece in pieces {
+            crlf_extend(&mut out, piece, &mut prev);
         }
+        nul_to_0x80(&mut out);
         Ok(out)
     }
 
@@ -1516,6 +1543,31 @@ impl MboxMailbox {
         let part = &bytes[usize::try_from(a).unwrap_or(0)..usize::try_from(b).unwrap_or(0)];
         out.write_all(part).map_err(io_err("sending a message"))?;
         Ok(part.len() as u64)
+    }
+
+    fn do_read_batch(&mut self, uids: &[Uid]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let known: Vec<bool> = uids
+            .iter()
+            .map(|&u| self.in_snapshot(u).is_some())
+            .collect();
+        if !known.contains(&true) {
+            return Ok(vec![None; uids.len()]);
+        }
+        let Some(lock) = self.lock(LockMode::Shared, false)? else {
+            // The file is gone, as `do_read` answers it.
+            return Ok(vec![None; uids.len()]);
+        };
+        self.refresh_locked(&lock, false)?;
+        let mut all = Vec::with_capacity(uids.len());
+        for (&uid, known) in uids.iter().zip(known) {
+            all.push(match (known, self.entry(uid).copied()) {
+                (false, _) => None,
+                // Expunged by someone else since the snapshot, as in `do_read`.
+                (true, None) => Some(Vec::new()),
+                (true, Some(e)) => Some(self.client_bytes(lock.file(), &e)?),
+            });
+        }
+        Ok(all)
     }
 
     fn do_store_flags(
@@ -1901,6 +1953,11 @@ impl Mailbox for MboxMailbox {
         out: &mut dyn io::Write,
     ) -> Result<u64, StoreError> {
         let r = self.do_read(uid, range, out);
+        self.guard(r)
+    }
+
+    fn read_batch(&mut self, uids: &[Uid]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let r = self.do_read_batch(uids);
         self.guard(r)
     }
 

@@ -415,6 +415,140 @@ fn encode_entries(entries: &[Entry], out: &mut Vec<u8>) -> Option<()> {
     Some(())
 }
 
+/// Where varints and bytes come from while decoding entries.
+trait Source {
+    fn varint(&mut self) -> Option<u64>;
+    fn byte(&mut self) -> Option<u8>;
+}
+
+impl Source for Reader<'_> {
+    #[inline(always)]
+    fn varint(&mut self) -> Option<u64> {
+        Reader::varint(self)
+    }
+    #[inline(always)]
+    fn byte(&mut self) -> Option<u8> {
+        Reader::byte(self)
+    }
+}
+
+/// Bytes an entry can take at most: nine varints of at most 10 bytes and the flag byte.
+const MAX_ENTRY: usize = 9 * 10 + 1;
+/// The window [`Window`] reads one entry from (a power of two above [`MAX_ENTRY`]).
+const WINDOW: usize = 128;
+const _: () = assert!(MAX_ENTRY <= WINDOW);
+
+/// One entry's bytes with room to spare, so that the hot loop needs no bounds check: positions
+/// are taken modulo [`WINDOW`], which never changes them because an entry ends within
+/// [`MAX_ENTRY`] bytes (each varint gives up after 10).
+struct Window<'a> {
+    w: &'a [u8; WINDOW],
+    at: usize,
+}
+
+impl Source for Window<'_> {
+    #[inline(always)]
+    fn varint(&mut self) -> Option<u64> {
+        let b = self.w[self.at % WINDOW];
+        self.at += 1;
+        if b < 0x80 {
+            return Some(u64::from(b));
+        }
+        let mut v = u64::from(b & 0x7f);
+        let mut shift = 7u32;
+        loop {
+            let b = self.w[self.at % WINDOW];
+            self.at += 1;
+            if shift == 63 && b > 1 {
+                return None;
+            }
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Some(v);
+            }
+            shift += 7;
+            if shift > 63 {
+                return None;
+            }
+        }
+    }
+    #[inline(always)]
+    fn byte(&mut self) -> Option<u8> {
+        let b = self.w[self.at % WINDOW];
+        self.at += 1;
+        Some(b)
+    }
+}
+
+/// What each entry is encoded relative to.
+#[derive(Default)]
+struct Previous {
+    end: u64,
+    uid: u32,
+    date: i64,
+}
+
+/// Decodes one entry, checking everything [`encode_entries`] guarantees.
+#[inline(always)]
+fn decode_entry(r: &mut impl Source, prev: &mut Previous, file_len: u64) -> Option<Entry> {
+    let start = prev.end.checked_add(r.varint()?)?;
+    let end = start.checked_add(r.varint()?)?;
+    let block_rel = u32::try_from(r.varint()?).ok()?;
+    let block_len = if block_rel == 0 {
+        0
+    } else {
+        u16::try_from(r.varint()?).ok().filter(|l| *l > 0)?
+    };
+    if u64::from(block_rel) + u64::from(block_len) > end - start {
+        return None;
+    }
+    let delta = u32::try_from(r.varint()?).ok().filter(|d| *d > 0)?;
+    let uid = Uid::new(prev.uid.checked_add(delta)?)?;
+    let bits = r.byte()?;
+    if bits & 0x80 != 0 || SystemFlags::from_bits(bits & 0x1f).bits() != bits & 0x1f {
+        return None;
+    }
+    let kw = u32::try_from(r.varint()?).ok()?;
+    let keywords = KeywordSet::from_bits(kw);
+    if keywords.bits() != kw {
+        return None;
+    }
+    let size = r.varint()?;
+    let date = if bits & HAS_DATE != 0 {
+        let unix = prev.date.checked_add(unzigzag(r.varint()?))?;
+        let offset_minutes = i16::try_from(unzigzag(r.varint()?)).ok()?;
+        prev.date = unix;
+        // Only what `Entry::new` can have packed.
+        let packed = pack_date(Some(InternalDate {
+            unix,
+            offset_minutes,
+        }));
+        if packed == NO_DATE {
+            return None;
+        }
+        packed
+    } else {
+        NO_DATE
+    };
+    if end > file_len {
+        return None;
+    }
+    prev.end = end;
+    prev.uid = uid.get();
+    Some(Entry {
+        start,
+        end,
+        size,
+        date,
+        uid,
+        keywords,
+        block_rel,
+        block_len,
+        system: SystemFlags::from_bits(bits),
+        stamped: bits & STAMPED != 0,
+    })
+}
+
 fn decode_entries(data: &[u8], count: usize, file_len: u64) -> Option<Vec<Entry>> {
     // Every entry takes at least 7 bytes: a count beyond that is damage, not a reason to
     // allocate.
@@ -422,67 +556,24 @@ fn decode_entries(data: &[u8], count: usize, file_len: u64) -> Option<Vec<Entry>
         return None;
     }
     let mut entries = Vec::with_capacity(count);
-    let mut r = Reader { data, pos: 0 };
-    let mut prev_end = 0u64;
-    let mut prev_uid = 0u32;
-    let mut prev_date = 0i64;
-    for _ in 0..count {
-        let start = prev_end.checked_add(r.varint()?)?;
-        let end = start.checked_add(r.varint()?)?;
-        let block_rel = u32::try_from(r.varint()?).ok()?;
-        let block_len = if block_rel == 0 {
-            0
-        } else {
-            u16::try_from(r.varint()?).ok().filter(|l| *l > 0)?
+    let mut prev = Previous::default();
+    let mut pos = 0usize;
+    // Reopening a large mailbox is mostly this loop: entries are read from a fixed-size
+    // window while one fits, which lets the compiler drop the per-byte bounds checks.
+    while entries.len() < count {
+        let Some(w) = data
+            .get(pos..pos.saturating_add(WINDOW))
+            .and_then(|w| <&[u8; WINDOW]>::try_from(w).ok())
+        else {
+            break;
         };
-        if u64::from(block_rel) + u64::from(block_len) > end - start {
-            return None;
-        }
-        let delta = u32::try_from(r.varint()?).ok().filter(|d| *d > 0)?;
-        let uid = Uid::new(prev_uid.checked_add(delta)?)?;
-        let bits = r.byte()?;
-        if bits & 0x80 != 0 || SystemFlags::from_bits(bits & 0x1f).bits() != bits & 0x1f {
-            return None;
-        }
-        let kw = u32::try_from(r.varint()?).ok()?;
-        let keywords = KeywordSet::from_bits(kw);
-        if keywords.bits() != kw {
-            return None;
-        }
-        let size = r.varint()?;
-        let date = if bits & HAS_DATE != 0 {
-            let unix = prev_date.checked_add(unzigzag(r.varint()?))?;
-            let offset_minutes = i16::try_from(unzigzag(r.varint()?)).ok()?;
-            prev_date = unix;
-            // Only what `Entry::new` can have packed.
-            let packed = pack_date(Some(InternalDate {
-                unix,
-                offset_minutes,
-            }));
-            if packed == NO_DATE {
-                return None;
-            }
-            packed
-        } else {
-            NO_DATE
-        };
-        if end > file_len {
-            return None;
-        }
-        entries.push(Entry {
-            start,
-            end,
-            size,
-            date,
-            uid,
-            keywords,
-            block_rel,
-            block_len,
-            system: SystemFlags::from_bits(bits),
-            stamped: bits & STAMPED != 0,
-        });
-        prev_end = end;
-        prev_uid = uid.get();
+        let mut r = Window { w, at: 0 };
+        entries.push(decode_entry(&mut r, &mut prev, file_len)?);
+        pos += r.at;
+    }
+    let mut r = Reader { data, pos };
+    while entries.len() < count {
+        entries.push(decode_entry(&mut r, &mut prev, file_len)?);
     }
     (r.pos == data.len()).then_some(entries)
 }

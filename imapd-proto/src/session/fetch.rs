@@ -2,8 +2,10 @@
 //!
 //! Whole messages (`BODY[]`, `RFC822`) stream from the mailbox into the output; other sections
 //! come from one message read and parsed at a time ([`crate::message`]); header-only items read
-//! only the start of the message when the header fits in it. A FETCH never holds more than one
-//! message in memory.
+//! only the start of the message when the header fits in it. Small whole messages are read a
+//! batch at a time ([`Mailbox::read_batch`]: one lock for the batch, not one per message). A
+//! FETCH never holds more than one message, or one batch of at most [`BUFFER_WHOLE_UP_TO`]
+//! bytes, in memory.
 //!
 //! Must never: send a literal whose length differs from its bytes, set `\Seen` on a read-only
 //! mailbox or for a `.PEEK`, or send EXPUNGE (the caller sends no updates after FETCH).
@@ -27,6 +29,9 @@ use crate::wire;
 /// Whole messages up to this size are read into memory before their literal is announced, so
 /// a read error can still be answered cleanly; larger ones stream.
 const BUFFER_WHOLE_UP_TO: u64 = 1 << 20;
+
+/// At most this many messages are read in one batch.
+const BATCH_MESSAGES: usize = 256;
 
 /// How much of a message is read first when only its header is needed.
 const HEADER_PROBE: u64 = 16 * 1024;
@@ -240,14 +245,37 @@ pub(crate) fn fetch<M: Mailbox>(
     let mut missing = false;
     let mut buf: Vec<u8> = Vec::new();
     let mut line: Vec<u8> = Vec::with_capacity(256);
-    for &pos in &positions {
+    let batched = !needs.parse && items.iter().any(is_whole);
+    // Prefetched messages for `positions[batch_from..]`.
+    let mut batch: Vec<Option<Vec<u8>>> = Vec::new();
+    let mut batch_from = 0;
+    for (k, &pos) in positions.iter().enumerate() {
+        if batched && k >= batch_from + batch.len() {
+            batch_from = k;
+            batch = prefetch(sel, &positions[k..]);
+        }
+        let mut prefetched = if batched {
+            batch.get_mut(k - batch_from).and_then(Option::take)
+        } else {
+            None
+        };
         let Some(meta) = sel.meta(pos).copied() else {
             missing = true;
             continue;
         };
         let add_flags = !needs.flags && seen_now.binary_search(&meta.uid).is_ok();
         match fetch_one(
-            sel, pos, &meta, &items, needs, add_flags, &keywords, &mut buf, &mut line, out,
+            sel,
+            pos,
+            &meta,
+            &items,
+            needs,
+            add_flags,
+            &keywords,
+            &mut buf,
+            &mut line,
+            &mut prefetched,
+            out,
         ) {
             Ok(true) => {}
             Ok(false) => missing = true,
@@ -263,6 +291,51 @@ pub(crate) fn fetch<M: Mailbox>(
     })
 }
 
+/// Whether `item` is a whole message without a window (what [`prefetch`] reads).
+fn is_whole(item: &MessageDataItemName<'_>) -> bool {
+    matches!(
+        item,
+        MessageDataItemName::Rfc822
+            | MessageDataItemName::BodyExt {
+                section: None,
+                partial: None,
+                ..
+            }
+    )
+}
+
+/// Reads the next batch of whole messages at `rest` (the positions still to answer): as many
+/// as fit in [`BUFFER_WHOLE_UP_TO`] bytes together, at most [`BATCH_MESSAGES`]. The result is
+/// aligned with `rest` and never empty; `None` where a message is too large for a batch, gone,
+/// or the batch could not be read (each is then read on its own, which reports any error).
+fn prefetch<M: Mailbox>(sel: &mut Selected<M>, rest: &[u32]) -> Vec<Option<Vec<u8>>> {
+    let mut uids = Vec::new();
+    let mut slots = Vec::new();
+    let mut total = 0u64;
+    for &pos in rest.iter().take(BATCH_MESSAGES) {
+        match sel.meta(pos).map(|m| (m.uid, m.size)) {
+            Some((uid, size)) if size <= BUFFER_WHOLE_UP_TO => {
+                if total + size > BUFFER_WHOLE_UP_TO && !uids.is_empty() {
+                    break;
+                }
+                total += size;
+                slots.push(Some(uids.len()));
+                uids.push(uid);
+            }
+            _ => slots.push(None),
+        }
+    }
+    let mut read = if uids.is_empty() {
+        Vec::new()
+    } else {
+        sel.mailbox.read_batch(&uids).unwrap_or_default()
+    };
+    slots
+        .into_iter()
+        .map(|slot| slot.and_then(|i| read.get_mut(i).and_then(Option::take)))
+        .collect()
+}
+
 /// Writes one message's FETCH response. `Ok(false)`: the message could not be read (nothing
 /// was written).
 #[allow(clippy::too_many_arguments)]
@@ -276,6 +349,7 @@ fn fetch_one<M: Mailbox>(
     keywords: &KeywordTable,
     buf: &mut Vec<u8>,
     line: &mut Vec<u8>,
+    prefetched: &mut Option<Vec<u8>>,
     out: &mut dyn Write,
 ) -> io::Result<bool> {
     // Read what the parsed items need before anything is written.
@@ -358,7 +432,7 @@ fn fetch_one<M: Mailbox>(
             }
             MessageDataItemName::Rfc822 => {
                 line.extend_from_slice(b"RFC822 ");
-                if !whole(sel, meta, None, line, out)? {
+                if !whole(sel, meta, None, line, prefetched, out)? {
                     return Ok(false);
                 }
             }
@@ -368,7 +442,7 @@ fn fetch_one<M: Mailbox>(
                 peek: true,
             } if sel.rfc822_peek => {
                 line.extend_from_slice(b"RFC822 ");
-                if !whole(sel, meta, None, line, out)? {
+                if !whole(sel, meta, None, line, prefetched, out)? {
                     return Ok(false);
                 }
             }
@@ -383,7 +457,7 @@ fn fetch_one<M: Mailbox>(
                             line.extend_from_slice(format!("<{origin}>").as_bytes());
                         }
                         line.push(b' ');
-                        if !whole(sel, meta, *partial, line, out)? {
+                        if !whole(sel, meta, *partial, line, prefetched, out)? {
                             return Ok(false);
                         }
                     }
@@ -407,14 +481,15 @@ fn fetch_one<M: Mailbox>(
     Ok(true)
 }
 
-/// Writes a whole message (or a window of it) as a literal. Small messages are read first;
-/// large ones stream after `line` (everything before the literal) is flushed. `Ok(false)`: the
-/// message could not be read and nothing was written.
+/// Writes a whole message (or a window of it) as a literal. Small messages are read first (or
+/// come `prefetched`, whole); large ones stream after `line` (everything before the literal)
+/// is flushed. `Ok(false)`: the message could not be read and nothing was written.
 fn whole<M: Mailbox>(
     sel: &mut Selected<M>,
     meta: &MessageMeta,
     partial: Option<(u32, std::num::NonZeroU32)>,
     line: &mut Vec<u8>,
+    prefetched: &mut Option<Vec<u8>>,
     out: &mut dyn Write,
 ) -> io::Result<bool> {
     let (start, len) = match partial {
@@ -430,10 +505,16 @@ fn whole<M: Mailbox>(
         None
     };
     if len <= BUFFER_WHOLE_UP_TO {
-        let mut bytes = Vec::with_capacity(len as usize);
-        if len > 0 && sel.mailbox.read(meta.uid, range, &mut bytes).is_err() {
-            return Ok(false);
-        }
+        let bytes = match prefetched.take().filter(|_| partial.is_none()) {
+            Some(bytes) => bytes,
+            None => {
+                let mut bytes = Vec::with_capacity(len as usize);
+                if len > 0 && sel.mailbox.read(meta.uid, range, &mut bytes).is_err() {
+                    return Ok(false);
+                }
+                bytes
+            }
+        };
         if bytes.len() as u64 != len {
             return Ok(false);
         }

@@ -252,11 +252,14 @@ fn select<S: MailboxList>(
     let read_only = sel.read_only;
     let log = format!("{what} {}", sel.name.to_utf8());
     user.selected = Some(sel);
+    // The answer was just made from a snapshot taken under the mailbox's locks: looking for
+    // changes again at once would cost another lock for nothing (the next command does it).
     Ok(if read_only {
         Outcome::ok(format!("{what} completed")).code("READ-ONLY")
     } else {
         Outcome::ok(format!("{what} completed")).code("READ-WRITE")
     }
+    .no_expunges()
     .logged(LogLevel::Debug, log))
 }
 

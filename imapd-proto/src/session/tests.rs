@@ -539,3 +539,40 @@ fn idle_in_the_authenticated_state_and_lower_case_done() {
     assert_eq!(h.send("j IDLE\r\n"), "+ idling\r\n");
     assert_eq!(h.send("k NOOP\r\n"), "j BAD Expected DONE to end IDLE\r\n");
 }
+
+#[test]
+fn whole_messages_read_in_batches_answer_as_one_by_one() {
+    let mut h = Harness::new();
+    for i in 0..5 {
+        h.deliver(&format!(
+            "Subject: {i}\n\n{}\n",
+            "body line\n".repeat(i * 40)
+        ));
+    }
+    h.login();
+    // SELECT stamps them, so their UIDs outlive another program's rewrite.
+    h.send("s SELECT INBOX\r\n");
+    let mut one_by_one = String::new();
+    for n in 1..=5 {
+        let r = h.send(&format!("a FETCH {n} (UID BODY.PEEK[] BODY.PEEK[])\r\n"));
+        one_by_one.push_str(r.strip_suffix("a OK FETCH completed\r\n").unwrap());
+    }
+    let r = h.send("b FETCH 1:5 (UID BODY.PEEK[] BODY.PEEK[])\r\n");
+    assert_eq!(r, format!("{one_by_one}b OK FETCH completed\r\n"));
+    // Another program expunges a message: the batch answers the others, and NO.
+    let text = std::fs::read_to_string(h.root.join("bob")).unwrap();
+    let cut = text.find("Subject: 2\n").unwrap();
+    let from = text[..cut].rfind("From ").unwrap();
+    let next = cut + text[cut..].find("\nFrom ").unwrap() + 1;
+    std::fs::write(
+        h.root.join("bob"),
+        format!("{}{}", &text[..from], &text[next..]),
+    )
+    .unwrap();
+    let r = h.send("c FETCH 1:5 BODY.PEEK[]\r\n");
+    assert_eq!(r.matches(" FETCH (BODY[] {").count(), 4, "{r}");
+    assert!(
+        r.ends_with("c NO [EXPUNGEISSUED] Some of the messages no longer exist\r\n"),
+        "{r}"
+    );
+}
