@@ -6,7 +6,9 @@
 //! login on an empty, locked or unusable hash, never compare hashes in variable time, and never
 //! log or keep the password.
 
+#[cfg(unix)]
 use crate::Password;
+#[cfg(unix)]
 use crate::sys;
 
 /// What a passwd/shadow hash field says about the account, before any password is checked.
@@ -85,6 +87,7 @@ pub fn classify(hash: &str) -> HashState {
 /// assert!(!verify(&Password::new(b"Secret".to_vec()), h));
 /// assert!(!verify(&Password::new(b"secret".to_vec()), &format!("!{h}")));
 /// ```
+#[cfg(unix)]
 pub fn verify(password: &Password, hash: &str) -> bool {
     if classify(hash) != HashState::Usable {
         return false;
@@ -113,6 +116,7 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 #[cfg(test)]
+#[cfg(unix)] // the tests hash with crypt(3) and mkpasswd
 mod tests {
     use super::*;
     use std::io::Write;

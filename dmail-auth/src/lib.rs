@@ -1,5 +1,6 @@
 //! `dmail-auth` decides who may log in to a DMail server: the [`Authenticator`] trait and its
-//! implementations (the system's users, `vdomain_passwd` files, the external `authent_process`),
+//! implementations (the system's users, `vdomain_passwd` files, the external `authent_process`,
+//! Windows accounts),
 //! the login policy around them, forward_user records, and SASL helpers.
 //!
 //! Login *resolution* (from what a user typed to a system name and domain) is
@@ -7,21 +8,36 @@
 //! mailboxes, and never prints, logs or keeps a password longer than a login takes.
 #![deny(unsafe_code)]
 
+// The Unix-only parts (crypt(3) and the passwd/shadow databases, the user switch, the external
+// authenticator's poll(2)-driven pipes, the forward_user files) are cfg(unix); on Windows,
+// `authent_method unix_user` and `external` are configuration errors (`policy::for_config`).
+// Each build compiles exactly one unsafe module: `sys` on Unix, `sys_windows` on Windows.
+#[cfg(unix)]
+pub mod become_user;
+#[cfg(unix)]
+pub mod external;
+#[cfg(unix)]
 pub mod forward;
 pub mod hash;
+pub mod nt_user;
 pub mod policy;
 pub mod sasl;
+#[cfg(unix)]
 #[allow(unsafe_code)]
 pub mod sys;
+#[cfg(windows)]
+#[allow(unsafe_code)]
+mod sys_windows;
+#[cfg(unix)]
 pub mod unix_user;
 pub mod vdomain_passwd;
 
-pub use policy::{LoggedIn, LoginGuard, for_config, login};
-pub use unix_user::UnixUser;
-pub mod become_user;
-pub mod external;
-
+#[cfg(unix)]
 pub use external::{External, Pool};
+pub use nt_user::NtUser;
+pub use policy::{LoggedIn, LoginGuard, for_config, login};
+#[cfg(unix)]
+pub use unix_user::UnixUser;
 
 use std::fmt;
 use std::net::IpAddr;

@@ -11,9 +11,9 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use dmail_conf::values::AuthentMethod;
-use dmail_conf::{Config, ResolvedLogin, ip_text};
+use dmail_conf::{Config, Platform, ResolvedLogin, ip_text};
 
-use crate::unix_user::UnixUser;
+pub use crate::nt_user::NtUser;
 use crate::{AuthError, Authenticated, Authenticator, Password};
 
 /// A successful login: where the user's mail lives is decided from `resolved`, who they are
@@ -232,68 +232,60 @@ impl LoginGuard {
     }
 }
 
-/// `authent_method nt_user`: Windows accounts. This build has no NT backend, so the constructor
-/// always fails with a clear error (on Unix: the setting is wrong for this platform).
+/// Why `method` cannot be used on `platform` in this project, or `None` when it can: `nt_user`
+/// exists only on Windows; `unix_user` (crypt(3), passwd and shadow) only on Unix; and
+/// \[decided\] `external` only on Unix too, because the child's pipes are driven by poll(2) and
+/// non-blocking writes, which have no Windows counterpart here. Every refusal is
+/// [`AuthError::Unavailable`], a configuration error rather than a failed login.
 ///
 /// ```
-/// assert!(dmail_auth::policy::NtUser::new().is_err());
+/// use dmail_auth::policy::unsupported;
+/// use dmail_conf::{Platform, values::AuthentMethod};
+/// assert!(unsupported(AuthentMethod::UnixUser, Platform::Unix).is_none());
+/// assert!(unsupported(AuthentMethod::NtUser, Platform::Unix).is_some());
+/// assert!(unsupported(AuthentMethod::NtUser, Platform::Nt).is_none());
+/// assert!(unsupported(AuthentMethod::UnixUser, Platform::Nt).is_some());
+/// assert!(unsupported(AuthentMethod::External, Platform::Nt).is_some());
 /// ```
-#[derive(Debug)]
-pub struct NtUser {
-    _private: (),
-}
-
-impl NtUser {
-    /// Fails: on Unix because NT accounts do not exist here, on Windows because the backend is
-    /// not written yet (dmail-conventions §10 keeps it behind `cfg(windows)`).
-    ///
-    /// ```
-    /// let e = dmail_auth::policy::NtUser::new().unwrap_err();
-    /// assert!(e.to_string().contains("nt_user"));
-    /// ```
-    pub fn new() -> Result<NtUser, AuthError> {
-        if cfg!(windows) {
-            Err(AuthError::Unavailable(
-                "authent_method nt_user is not implemented in this build".to_owned(),
-            ))
-        } else {
-            Err(AuthError::Unavailable(
-                "authent_method nt_user works only on Windows; use unix_user or external on Unix"
-                    .to_owned(),
-            ))
+pub fn unsupported(method: AuthentMethod, platform: Platform) -> Option<AuthError> {
+    let why = match (method, platform) {
+        (AuthentMethod::NtUser, Platform::Unix) => crate::nt_user::NOT_ON_UNIX,
+        (AuthentMethod::UnixUser, Platform::Nt) => {
+            "authent_method unix_user works only on Unix; use nt_user on Windows"
         }
-    }
+        (AuthentMethod::External, Platform::Nt) => {
+            "authent_method external is not available in the Windows build (its child-process \
+             handling is Unix-only); use nt_user on Windows"
+        }
+        _ => return None,
+    };
+    Some(AuthError::Unavailable(why.to_owned()))
 }
 
-impl Authenticator for NtUser {
-    fn authenticate(
-        &mut self,
-        _: &Config,
-        _: &ResolvedLogin,
-        _: &Password,
-        _: Option<IpAddr>,
-    ) -> Result<Authenticated, AuthError> {
-        Err(AuthError::Unavailable(
-            "authent_method nt_user is not available".to_owned(),
-        ))
-    }
-}
-
-/// The authenticator `authent_method` names: [`UnixUser`] for `unix_user`, the external
-/// authenticator ([`crate::External`], its child started at first use) for `external`, and an
-/// error for `nt_user` on Unix ([`NtUser::new`]).
+/// The authenticator `authent_method` names: on Unix [`crate::UnixUser`] for `unix_user` and the
+/// external authenticator (`External`, its child started at first use) for `external`; on
+/// Windows [`NtUser`] for `nt_user`. Every other pair is the error [`unsupported`] gives.
 ///
 /// ```
 /// use dmail_conf::{Config, Platform, values::AuthentMethod};
 /// let mut c = Config::defaults(Platform::Unix);
-/// assert!(dmail_auth::policy::for_config(&c).is_ok());
+/// assert_eq!(dmail_auth::policy::for_config(&c).is_ok(), cfg!(unix));
 /// c.authent_method = AuthentMethod::NtUser;
-/// assert!(dmail_auth::policy::for_config(&c).is_err());
+/// assert_eq!(dmail_auth::policy::for_config(&c).is_ok(), cfg!(windows));
 /// ```
 pub fn for_config(config: &Config) -> Result<Box<dyn Authenticator + Send>, AuthError> {
+    if let Some(e) = unsupported(config.authent_method, Platform::current()) {
+        return Err(e);
+    }
     match config.authent_method {
-        AuthentMethod::UnixUser => Ok(Box::new(UnixUser::new())),
         AuthentMethod::NtUser => Ok(Box::new(NtUser::new()?)),
+        #[cfg(unix)]
+        AuthentMethod::UnixUser => Ok(Box::new(crate::UnixUser::new())),
+        #[cfg(unix)]
         AuthentMethod::External => Ok(Box::new(crate::External::from_config(config)?)),
+        #[cfg(not(unix))]
+        other => Err(AuthError::Unavailable(format!(
+            "authent_method {other:?} is not available in this build"
+        ))),
     }
 }

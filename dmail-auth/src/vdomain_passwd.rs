@@ -10,7 +10,10 @@ use std::io::{self, BufRead, BufReader};
 use camino::{Utf8Path, Utf8PathBuf};
 use zeroize::Zeroizing;
 
+// Checking a password needs crypt(3): Unix only (the parsing above it is portable).
+#[cfg(unix)]
 use crate::hash::{self, HashState};
+#[cfg(unix)]
 use crate::{AuthError, Authenticated, Password, Source};
 
 /// One line of a vdomain_passwd file.
@@ -130,6 +133,7 @@ pub fn lookup(path: &Utf8Path, local: &str) -> io::Result<Option<Entry>> {
 /// let ok = authenticate(&path, "sales", "cc_sales", &Password::new(b"secret".to_vec())).unwrap();
 /// assert_eq!((ok.system_name.as_str(), ok.source, ok.uid), ("cc_sales", Source::VdomainPasswd, Some(1001)));
 /// ```
+#[cfg(unix)]
 pub fn authenticate(
     path: &Utf8Path,
     local: &str,

@@ -21,7 +21,9 @@ const USAGE: &str = "\
 usage: cargo xtask <task> [ARGS...]
 
 tasks:
-    ci               fmt check, clippy, docs and tests; stops at the first failure
+    ci               fmt check, clippy, a check and clippy of dmail-conf and dmail-auth for
+                     x86_64-pc-windows-gnu (the rustup target must be installed), docs and
+                     tests; stops at the first failure
     bench [ARGS...]  cargo bench --workspace, passing ARGS through after `--` (dmail.conf
                      parsing, logins, the mbox engine, the IMAP session, imapd under inetd;
                      e.g. `cargo xtask bench --warm-up-time 1 --measurement-time 3`)
@@ -70,6 +72,9 @@ fn quoted(s: &str) -> String {
     }
 }
 
+/// The Windows target the crates with Windows-only code are checked for.
+const WINDOWS_TARGET: &str = "x86_64-pc-windows-gnu";
+
 /// The `ci` task; keep in step with `.ci/run`.
 fn ci_steps() -> Vec<Step> {
     vec![
@@ -80,6 +85,35 @@ fn ci_steps() -> Vec<Step> {
                 "clippy",
                 "--workspace",
                 "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+        // nt_user's Windows code, compiled (not linked) for Windows; the target must be
+        // installed (`rustup target add x86_64-pc-windows-gnu`).
+        Step::new(
+            &[],
+            &[
+                "check",
+                "--target",
+                WINDOWS_TARGET,
+                "-p",
+                "dmail-conf",
+                "-p",
+                "dmail-auth",
+            ],
+        ),
+        Step::new(
+            &[],
+            &[
+                "clippy",
+                "--target",
+                WINDOWS_TARGET,
+                "-p",
+                "dmail-conf",
+                "-p",
+                "dmail-auth",
                 "--",
                 "-D",
                 "warnings",
