@@ -252,7 +252,12 @@ pub(crate) fn fetch<M: Mailbox>(
     for (k, &pos) in positions.iter().enumerate() {
         if batched && k >= batch_from + batch.len() {
             batch_from = k;
-            batch = prefetch(sel, &positions[k..]);
+            batch = sel.prefetch(
+                positions[k..].iter().copied(),
+                BUFFER_WHOLE_UP_TO,
+                BUFFER_WHOLE_UP_TO,
+                BATCH_MESSAGES,
+            );
         }
         let mut prefetched = if batched {
             batch.get_mut(k - batch_from).and_then(Option::take)
@@ -302,38 +307,6 @@ fn is_whole(item: &MessageDataItemName<'_>) -> bool {
                 ..
             }
     )
-}
-
-/// Reads the next batch of whole messages at `rest` (the positions still to answer): as many
-/// as fit in [`BUFFER_WHOLE_UP_TO`] bytes together, at most [`BATCH_MESSAGES`]. The result is
-/// aligned with `rest` and never empty; `None` where a message is too large for a batch, gone,
-/// or the batch could not be read (each is then read on its own, which reports any error).
-fn prefetch<M: Mailbox>(sel: &mut Selected<M>, rest: &[u32]) -> Vec<Option<Vec<u8>>> {
-    let mut uids = Vec::new();
-    let mut slots = Vec::new();
-    let mut total = 0u64;
-    for &pos in rest.iter().take(BATCH_MESSAGES) {
-        match sel.meta(pos).map(|m| (m.uid, m.size)) {
-            Some((uid, size)) if size <= BUFFER_WHOLE_UP_TO => {
-                if total + size > BUFFER_WHOLE_UP_TO && !uids.is_empty() {
-                    break;
-                }
-                total += size;
-                slots.push(Some(uids.len()));
-                uids.push(uid);
-            }
-            _ => slots.push(None),
-        }
-    }
-    let mut read = if uids.is_empty() {
-        Vec::new()
-    } else {
-        sel.mailbox.read_batch(&uids).unwrap_or_default()
-    };
-    slots
-        .into_iter()
-        .map(|slot| slot.and_then(|i| read.get_mut(i).and_then(Option::take)))
-        .collect()
 }
 
 /// Writes one message's FETCH response. `Ok(false)`: the message could not be read (nothing

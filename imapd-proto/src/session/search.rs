@@ -1,8 +1,8 @@
 //! SEARCH and UID SEARCH (RFC 3501 §6.4.4): runs a [`crate::search::Query`] over the client's
-//! view, reading each message only as far as the query needs.
+//! view, reading each message only as far as the query needs, small ones in batches.
 //!
 //! Must never: send EXPUNGE (the caller sends no updates after SEARCH) or hold more than one
-//! message in memory.
+//! batch of small messages (or one large message) in memory.
 
 use std::io::{self, Write};
 
@@ -17,6 +17,12 @@ use crate::search::{Candidate, Needs, Query, SearchError};
 
 /// How much of a message is read first when only its header is needed.
 const HEADER_PROBE: u64 = 16 * 1024;
+
+/// The most bytes of whole messages one batch holds.
+const BATCH_BYTES: u64 = 4 << 20;
+
+/// The most messages in one batch.
+const BATCH_MESSAGES: usize = 256;
 
 /// Runs SEARCH or UID SEARCH.
 pub(crate) fn search<M: Mailbox>(
@@ -45,39 +51,61 @@ pub(crate) fn search<M: Mailbox>(
     let needs = query.needs();
     let mut found = Vec::new();
     let mut buf = Vec::new();
-    for pos in 0..sel.view.len() as u32 {
-        let Some(meta) = sel.meta(pos).copied() else {
-            continue;
+    let count = sel.view.len() as u32;
+    let mut pos = 0u32;
+    while pos < count {
+        // Messages read whole go in batches under one lock (a lock per message costs more than
+        // reading a small one); each batch is held in memory, so it is kept small.
+        let batch = if needs == Needs::Metadata {
+            Vec::new()
+        } else {
+            // For a header-only query, only messages no larger than the header probe are read
+            // whole; the rest get the probe of their own.
+            let per_message = if needs == Needs::Header {
+                HEADER_PROBE
+            } else {
+                BATCH_BYTES
+            };
+            sel.prefetch(pos..count, per_message, BATCH_BYTES, BATCH_MESSAGES)
         };
-        let bytes = match needs {
-            Needs::Metadata => None,
-            Needs::Header | Needs::Whole => {
-                buf.clear();
-                let mut ok = false;
-                if needs == Needs::Header && meta.size > HEADER_PROBE {
-                    ok = sel
-                        .mailbox
-                        .read(meta.uid, Some(0..HEADER_PROBE), &mut buf)
-                        .is_ok()
-                        && message::header_len(&buf).is_some();
-                    if !ok {
-                        buf.clear();
+        let end = pos + (batch.len() as u32).max(1);
+        for (i, p) in (pos..end).enumerate() {
+            let Some(meta) = sel.meta(p).copied() else {
+                continue;
+            };
+            let prefetched = batch.get(i).and_then(Option::as_deref);
+            let bytes = match (needs, prefetched) {
+                (Needs::Metadata, _) => None,
+                (_, Some(bytes)) => Some(bytes),
+                (Needs::Header | Needs::Whole, None) => {
+                    buf.clear();
+                    let mut ok = false;
+                    if needs == Needs::Header && meta.size > HEADER_PROBE {
+                        ok = sel
+                            .mailbox
+                            .read(meta.uid, Some(0..HEADER_PROBE), &mut buf)
+                            .is_ok()
+                            && message::header_len(&buf).is_some();
+                        if !ok {
+                            buf.clear();
+                        }
                     }
+                    if !ok && sel.mailbox.read(meta.uid, None, &mut buf).is_err() {
+                        continue;
+                    }
+                    Some(&buf[..])
                 }
-                if !ok && sel.mailbox.read(meta.uid, None, &mut buf).is_err() {
-                    continue;
-                }
-                Some(&buf[..])
+            };
+            let candidate = Candidate {
+                seq: p + 1,
+                meta: &meta,
+                bytes,
+            };
+            if query.matches(&candidate) {
+                found.push(if uid { meta.uid.get() } else { p + 1 });
             }
-        };
-        let candidate = Candidate {
-            seq: pos + 1,
-            meta: &meta,
-            bytes,
-        };
-        if query.matches(&candidate) {
-            found.push(if uid { meta.uid.get() } else { pos + 1 });
         }
+        pos = end;
     }
     let mut line = Vec::with_capacity(10 + found.len() * 6);
     line.extend_from_slice(b"* SEARCH");

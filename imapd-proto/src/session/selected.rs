@@ -270,6 +270,45 @@ impl<M: Mailbox> Selected<M> {
         }
     }
 
+    /// Reads the whole messages at `positions` (in order) that are at most `per_message`
+    /// bytes, in one batch ([`Mailbox::read_batch`]: one lock, not one per message), up to
+    /// `max` messages and `total` bytes together. The result is aligned with the positions
+    /// taken (never empty when `positions` is not); `None` where a message is left for a read
+    /// of its own: too large, gone, or the batch failed (the single read reports the error).
+    pub(crate) fn prefetch(
+        &mut self,
+        positions: impl Iterator<Item = u32>,
+        per_message: u64,
+        total: u64,
+        max: usize,
+    ) -> Vec<Option<Vec<u8>>> {
+        let mut uids = Vec::new();
+        let mut slots = Vec::new();
+        let mut sum = 0u64;
+        for pos in positions.take(max) {
+            match self.meta(pos).map(|m| (m.uid, m.size)) {
+                Some((uid, size)) if size <= per_message => {
+                    if sum + size > total && !uids.is_empty() {
+                        break;
+                    }
+                    sum += size;
+                    slots.push(Some(uids.len()));
+                    uids.push(uid);
+                }
+                _ => slots.push(None),
+            }
+        }
+        let mut read = if uids.is_empty() {
+            Vec::new()
+        } else {
+            self.mailbox.read_batch(&uids).unwrap_or_default()
+        };
+        slots
+            .into_iter()
+            .map(|slot| slot.and_then(|i| read.get_mut(i).and_then(Option::take)))
+            .collect()
+    }
+
     /// The UIDs of `uids` the store still has (others were expunged elsewhere).
     fn existing(&self, uids: &[Uid]) -> Vec<Uid> {
         let snap = self.mailbox.messages();
