@@ -9,31 +9,15 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Server, Spool, assert_no_panic};
+use common::{Server, Spool};
 
 const WAIT: Duration = Duration::from_secs(10);
 
 const MESSAGE: &str = "From: Bob <bob@example.com>\nSubject: hello\n\nHello.\n";
 
-fn until(server: &mut Server, tag: &str) -> Vec<String> {
-    let mut lines = Vec::new();
-    while let Some(line) = server.line(WAIT) {
-        if line.is_empty() {
-            break;
-        }
-        let text = String::from_utf8_lossy(&line).into_owned();
-        let done = text.starts_with(&format!("{tag} "));
-        lines.push(text);
-        if done {
-            break;
-        }
-    }
-    lines
-}
-
 fn command(server: &mut Server, tag: &str, text: &str) -> Vec<String> {
     server.send(format!("{tag} {text}\r\n").as_bytes());
-    let lines = until(server, tag);
+    let lines = server.until(tag, WAIT);
     assert!(
         lines
             .last()
@@ -54,14 +38,7 @@ fn open(spool: &Spool) -> Server {
 
 fn close(mut server: Server, spool: &Spool) {
     command(&mut server, "z", "LOGOUT");
-    let (code, stderr) = server.finish(WAIT);
-    assert!(
-        stderr.is_empty(),
-        "stderr: {}",
-        String::from_utf8_lossy(&stderr)
-    );
-    assert_eq!(code, Some(0));
-    assert_no_panic(&spool.log());
+    server.assert_clean_end(spool, WAIT);
 }
 
 #[test]
@@ -126,7 +103,7 @@ fn a_delivery_during_idle_shows_within_the_check_interval() {
     let lines = command(&mut other, "c", "NOOP");
     assert!(lines.contains(&"* 2 EXISTS\r\n".to_owned()), "{lines:?}");
     idler.send(b"DONE\r\n");
-    let lines = until(&mut idler, "c");
+    let lines = idler.until("c", WAIT);
     assert_eq!(
         lines.last().map(String::as_str),
         Some("c OK IDLE terminated\r\n")

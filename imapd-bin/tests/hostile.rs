@@ -26,23 +26,7 @@ fn start(spool: &Spool) -> Server {
 /// `tag ` (or everything until the server closes).
 fn exchange(server: &mut Server, bytes: &[u8], tag: &str) -> Vec<String> {
     server.send(bytes);
-    until(server, tag)
-}
-
-fn until(server: &mut Server, tag: &str) -> Vec<String> {
-    let mut lines = Vec::new();
-    while let Some(line) = server.line(WAIT) {
-        if line.is_empty() {
-            break;
-        }
-        let text = String::from_utf8_lossy(&line).into_owned();
-        let done = text.starts_with(&format!("{tag} "));
-        lines.push(text);
-        if done {
-            break;
-        }
-    }
-    lines
+    server.until(tag, WAIT)
 }
 
 fn login(server: &mut Server) {
@@ -58,14 +42,7 @@ fn finish(mut server: Server, spool: &Spool) {
     server.send(b"Z LOGOUT\r\n");
     server.close_input();
     let _ = server.rest(WAIT);
-    let (code, stderr) = server.finish(WAIT);
-    assert!(
-        stderr.is_empty(),
-        "stderr: {}",
-        String::from_utf8_lossy(&stderr)
-    );
-    assert_eq!(code, Some(0));
-    assert_no_panic(&spool.log());
+    server.assert_clean_end(spool, WAIT);
 }
 
 #[test]
@@ -160,14 +137,7 @@ fn pipelined_garbage_is_answered_and_ends_in_bye() {
             "unexpected line {line:?}"
         );
     }
-    let (code, stderr) = server.finish(WAIT);
-    assert!(
-        stderr.is_empty(),
-        "stderr: {}",
-        String::from_utf8_lossy(&stderr)
-    );
-    assert_eq!(code, Some(0));
-    assert_no_panic(&spool.log());
+    server.assert_clean_end(&spool, WAIT);
 }
 
 #[test]

@@ -315,6 +315,37 @@ impl Server {
         all
     }
 
+    /// The lines (as text) up to and including the tagged answer to `tag`, or up to the end of
+    /// the output or a line that takes longer than `wait`.
+    pub(crate) fn until(&mut self, tag: &str, wait: Duration) -> Vec<String> {
+        let mut lines = Vec::new();
+        while let Some(line) = self.line(wait) {
+            if line.is_empty() {
+                break;
+            }
+            let text = String::from_utf8_lossy(&line).into_owned();
+            let done = text.starts_with(&format!("{tag} "));
+            lines.push(text);
+            if done {
+                break;
+            }
+        }
+        lines
+    }
+
+    /// Ends the connection and checks the server ended as it must: exit status 0, nothing on
+    /// stderr, no panic in `spool`'s log.
+    pub(crate) fn assert_clean_end(&mut self, spool: &Spool, wait: Duration) {
+        let (code, stderr) = self.finish(wait);
+        assert!(
+            stderr.is_empty(),
+            "stderr: {}",
+            String::from_utf8_lossy(&stderr)
+        );
+        assert_eq!(code, Some(0));
+        assert_no_panic(&spool.log());
+    }
+
     /// Waits for the process to end (killing it after `timeout`) and returns its exit code
     /// and everything it wrote to stderr.
     pub(crate) fn finish(&mut self, timeout: Duration) -> (Option<i32>, Vec<u8>) {

@@ -30,14 +30,7 @@ impl<B: Backend> Session<B> {
         out: &mut dyn Write,
         what: &str,
     ) -> io::Result<Flow> {
-        if self.logins_disabled() {
-            response::status(
-                out,
-                Some(tag),
-                Cond::No,
-                Some("PRIVACYREQUIRED"),
-                "Logins are disabled until STARTTLS",
-            )?;
+        if self.refused_before_tls(tag, out)? {
             return Ok(Flow::Continue);
         }
         match self.backend.login(login, password) {
@@ -95,6 +88,22 @@ impl<B: Backend> Session<B> {
         }
     }
 
+    /// Answers `NO [PRIVACYREQUIRED]` and returns true while logins wait for TLS
+    /// (`imapd_login_disabled`, `LOGINDISABLED` advertised).
+    fn refused_before_tls(&self, tag: &str, out: &mut dyn Write) -> io::Result<bool> {
+        if !self.logins_disabled() {
+            return Ok(false);
+        }
+        response::status(
+            out,
+            Some(tag),
+            Cond::No,
+            Some("PRIVACYREQUIRED"),
+            "Logins are disabled until STARTTLS",
+        )?;
+        Ok(true)
+    }
+
     /// `AUTHENTICATE mechanism [initial-response]`.
     pub(super) fn authenticate(
         &mut self,
@@ -104,14 +113,7 @@ impl<B: Backend> Session<B> {
         now: Instant,
         out: &mut dyn Write,
     ) -> io::Result<Flow> {
-        if self.logins_disabled() {
-            response::status(
-                out,
-                Some(tag),
-                Cond::No,
-                Some("PRIVACYREQUIRED"),
-                "Logins are disabled until STARTTLS",
-            )?;
+        if self.refused_before_tls(tag, out)? {
             return Ok(Flow::Continue);
         }
         let Some(mech) =

@@ -22,8 +22,8 @@ use imap_codec::imap_types::sequence::SequenceSet;
 
 use super::Outcome;
 use super::mailboxes::store_error;
-use super::selected::{Selected, write_flags};
-use crate::message::{self, Message};
+use super::selected::{Selected, done_unless_missing, write_flags};
+use crate::message::Message;
 use crate::wire;
 
 /// Whole messages up to this size are read into memory before their literal is announced, so
@@ -32,9 +32,6 @@ const BUFFER_WHOLE_UP_TO: u64 = 1 << 20;
 
 /// At most this many messages are read in one batch.
 const BATCH_MESSAGES: usize = 256;
-
-/// How much of a message is read first when only its header is needed.
-const HEADER_PROBE: u64 = 16 * 1024;
 
 /// What one FETCH needs of each message.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -287,13 +284,7 @@ pub(crate) fn fetch<M: Mailbox>(
             Err(e) => return Err(e),
         }
     }
-    Ok(if missing {
-        Outcome::no("Some of the messages no longer exist")
-            .code("EXPUNGEISSUED")
-            .no_expunges()
-    } else {
-        Outcome::ok(format!("{what} completed")).no_expunges()
-    })
+    Ok(done_unless_missing(what, missing))
 }
 
 /// Whether `item` is a whole message without a window (what [`prefetch`] reads).
@@ -327,23 +318,8 @@ fn fetch_one<M: Mailbox>(
 ) -> io::Result<bool> {
     // Read what the parsed items need before anything is written.
     buf.clear();
-    if needs.parse {
-        let mut ok = false;
-        if needs.header_only && meta.size > HEADER_PROBE {
-            if sel
-                .mailbox
-                .read(meta.uid, Some(0..HEADER_PROBE), &mut *buf)
-                .is_ok()
-                && message::header_len(buf).is_some()
-            {
-                ok = true;
-            } else {
-                buf.clear();
-            }
-        }
-        if !ok && sel.mailbox.read(meta.uid, None, &mut *buf).is_err() {
-            return Ok(false);
-        }
+    if needs.parse && !sel.read_for_parse(meta, needs.header_only, buf) {
+        return Ok(false);
     }
     let parsed = if needs.parse {
         Some(Message::parse(buf))

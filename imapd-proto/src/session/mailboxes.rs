@@ -482,6 +482,21 @@ fn append<S: MailboxList>(
     ))
 }
 
+/// The user's quota report for GETQUOTA and GETQUOTAROOT (`None`: no limit, so no quota
+/// root), or the answer when it cannot be measured.
+fn quota_report<S: MailboxList>(
+    account: &Account<S>,
+) -> Result<Option<dmail_store::quota::QuotaReport>, Outcome> {
+    match &account.quota {
+        None => Ok(None),
+        Some(q) => q.measure().map_err(|e| {
+            Outcome::no("Quota cannot be measured now")
+                .code("UNAVAILABLE")
+                .logged(LogLevel::Error, format!("quota not measured: {e}"))
+        }),
+    }
+}
+
 fn get_quota<S: MailboxList>(
     user: &mut User<S>,
     root: &[u8],
@@ -490,16 +505,9 @@ fn get_quota<S: MailboxList>(
     if !root.is_empty() {
         return Ok(Outcome::no("No such quota root").code("NONEXISTENT"));
     }
-    let report = match &user.account.quota {
-        None => None,
-        Some(q) => match q.measure() {
-            Ok(r) => r,
-            Err(e) => {
-                return Ok(Outcome::no("Quota cannot be measured now")
-                    .code("UNAVAILABLE")
-                    .logged(LogLevel::Error, format!("quota not measured: {e}")));
-            }
-        },
+    let report = match quota_report(&user.account) {
+        Ok(r) => r,
+        Err(o) => return Ok(o),
     };
     match report {
         None => Ok(Outcome::no("No such quota root").code("NONEXISTENT")),
@@ -523,16 +531,9 @@ fn get_quota_root<S: MailboxList>(
         Ok(n) => n,
         Err(o) => return Ok(o),
     };
-    let report = match &user.account.quota {
-        None => None,
-        Some(q) => match q.measure() {
-            Ok(r) => r,
-            Err(e) => {
-                return Ok(Outcome::no("Quota cannot be measured now")
-                    .code("UNAVAILABLE")
-                    .logged(LogLevel::Error, format!("quota not measured: {e}")));
-            }
-        },
+    let report = match quota_report(&user.account) {
+        Ok(r) => r,
+        Err(o) => return Ok(o),
     };
     let mut line = b"* QUOTAROOT ".to_vec();
     wire::mailbox(&mut line, &name);

@@ -11,12 +11,8 @@ use imap_codec::imap_types::core::Charset;
 use imap_codec::imap_types::search::SearchKey;
 
 use super::Outcome;
-use super::selected::Selected;
-use crate::message;
+use super::selected::{HEADER_PROBE, Selected};
 use crate::search::{Candidate, Needs, Query, SearchError};
-
-/// How much of a message is read first when only its header is needed.
-const HEADER_PROBE: u64 = 16 * 1024;
 
 /// The most bytes of whole messages one batch holds.
 const BATCH_BYTES: u64 = 4 << 20;
@@ -78,19 +74,7 @@ pub(crate) fn search<M: Mailbox>(
                 (Needs::Metadata, _) => None,
                 (_, Some(bytes)) => Some(bytes),
                 (Needs::Header | Needs::Whole, None) => {
-                    buf.clear();
-                    let mut ok = false;
-                    if needs == Needs::Header && meta.size > HEADER_PROBE {
-                        ok = sel
-                            .mailbox
-                            .read(meta.uid, Some(0..HEADER_PROBE), &mut buf)
-                            .is_ok()
-                            && message::header_len(&buf).is_some();
-                        if !ok {
-                            buf.clear();
-                        }
-                    }
-                    if !ok && sel.mailbox.read(meta.uid, None, &mut buf).is_err() {
+                    if !sel.read_for_parse(&meta, needs == Needs::Header, &mut buf) {
                         continue;
                     }
                     Some(&buf[..])

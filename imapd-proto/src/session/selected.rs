@@ -22,6 +22,21 @@ use super::seqset::{self, SetError};
 use crate::backend::{Account, LogLevel};
 use crate::response;
 
+/// How much of a message is read first when only its header is needed (ENVELOPE,
+/// `BODY[HEADER.FIELDS ...]`, SEARCH FROM): most headers end well within it.
+pub(crate) const HEADER_PROBE: u64 = 16 * 1024;
+
+/// The answer of a command that ran on some messages and found others gone (RFC 2180 §4.1.2,
+/// §4.2.1: they were expunged by another session and this one has not reported it yet).
+pub(crate) fn done_unless_missing(what: &str, missing: bool) -> Outcome {
+    if missing {
+        Outcome::no("Some of the messages no longer exist").code("EXPUNGEISSUED")
+    } else {
+        Outcome::ok(format!("{what} completed"))
+    }
+    .no_expunges()
+}
+
 /// An open mailbox and what the client knows of it.
 pub(crate) struct Selected<M: Mailbox> {
     pub(crate) name: MailboxName,
@@ -270,6 +285,29 @@ impl<M: Mailbox> Selected<M> {
         }
     }
 
+    /// Reads a message into `buf` (cleared first) as far as a parse needs it: with
+    /// `header_only`, the first [`HEADER_PROBE`] bytes when its header ends within them,
+    /// otherwise the whole message. False when it cannot be read (another program expunged it).
+    pub(crate) fn read_for_parse(
+        &mut self,
+        meta: &MessageMeta,
+        header_only: bool,
+        buf: &mut Vec<u8>,
+    ) -> bool {
+        buf.clear();
+        if header_only && meta.size > HEADER_PROBE {
+            let probed = self
+                .mailbox
+                .read(meta.uid, Some(0..HEADER_PROBE), &mut *buf)
+                .is_ok();
+            if probed && crate::message::header_len(buf).is_some() {
+                return true;
+            }
+            buf.clear();
+        }
+        self.mailbox.read(meta.uid, None, &mut *buf).is_ok()
+    }
+
     /// Reads the whole messages at `positions` (in order) that are at most `per_message`
     /// bytes, in one batch ([`Mailbox::read_batch`]: one lock, not one per message), up to
     /// `max` messages and `total` bytes together. The result is aligned with the positions
@@ -433,14 +471,7 @@ fn store<M: Mailbox>(
             out.write_all(&line)?;
         }
     }
-    Ok(if missing {
-        // RFC 2180 §4.2.1: some were expunged by someone else.
-        Outcome::no("Some of the messages no longer exist")
-            .code("EXPUNGEISSUED")
-            .no_expunges()
-    } else {
-        Outcome::ok(format!("{what} completed")).no_expunges()
-    })
+    Ok(done_unless_missing(what, missing))
 }
 
 #[allow(clippy::too_many_arguments)]
