@@ -3,9 +3,14 @@
 //! switching (irreversible, so never inside a test process), and the DMail log writer
 //! ([`log`], dmail-conventions §9), shared with imapdsvc and run by the `log_probe` example.
 //!
+//! The session's backend ([`backend`]) and the reading of dmail.conf into session options
+//! ([`setup`]) are shared by `imapd` and imapdsvc's in-process sessions.
+//!
 //! The binary (`main.rs`) keeps its own modules; only code that a test-only example or another
 //! target must reach lives here.
 #![deny(unsafe_code)]
 
+pub mod backend;
 pub mod log;
 pub mod login;
+pub mod setup;

@@ -2,29 +2,26 @@
 //! inetd runs it.
 //!
 //! This module owns the start of a connection: silencing stderr, loading dmail.conf, opening
-//! the log (dmail-conventions §9), finding the client's and the local address, and turning the
-//! configuration into the session's [`Options`]. The login is [`backend`]'s, the read/write loop
+//! the log (dmail-conventions §9), finding the client's and the local address. The options and the
+//! login are the library's (`imapd_bin::setup`, `imapd_bin::backend`), the read/write loop
 //! [`driver`]'s, the protocol imapd-proto's.
 //!
 //! Under inetd stdout and stderr are the client's socket: this module and those below it must
 //! never write to stderr, never send a server path or a configuration diagnostic to the client,
 //! and never panic (a panic is logged by the hook, never printed).
 
-mod backend;
 mod driver;
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use camino::{Utf8Path, Utf8PathBuf};
-use dmail_conf::check::{Build, imapd_checks};
-use dmail_conf::{Config, Platform, Program, Severity, ip_text, load, unreadable_diagnostic};
+use camino::Utf8PathBuf;
+use dmail_conf::{Config, Platform, ip_text};
+use imapd_bin::backend::ServerBackend;
 use imapd_bin::log::{self, Log};
-use imapd_proto::framer::Limits;
-use imapd_proto::session::{Options, Session};
-
-use self::backend::ServerBackend;
+use imapd_bin::setup::{load_config, options};
+use imapd_proto::session::Session;
 
 /// What a client is told when dmail.conf cannot be read. It names no path: the reason is
 /// logged, if a log can be opened.
@@ -71,7 +68,8 @@ pub(crate) fn serve(config_path: Option<Utf8PathBuf>) -> Ended {
     if let Some(log) = &log {
         log.info(format_args!("connect to {}", addresses.local_text()));
     }
-    let options = options(&config);
+    // STARTTLS is never offered: inetd `imapd` has no TLS.
+    let options = options(&config, false);
     let backend = ServerBackend::new(config, log.clone(), addresses.client, addresses.local);
     let session = Session::new(backend, options, Instant::now());
     driver::drive(session, log.as_ref());
@@ -86,26 +84,6 @@ fn silence_stderr() {
         // If this fails fd 2 stays as inetd gave it; nothing here writes to it anyway.
         let _ = rustix::stdio::dup2_stderr(&null);
     }
-}
-
-/// Reads dmail.conf as IMAPD does. `Ok` carries the configuration and the error diagnostics
-/// (the server runs on with defaults for bad lines, and logs them); `Err` the reason the file
-/// cannot be read, for the log.
-fn load_config(path: &Utf8Path, platform: Platform) -> Result<(Config, Vec<String>), String> {
-    let loaded = load(path, Program::Imapd, platform)
-        .map_err(|err| format!("{path}: {}", unreadable_diagnostic(&err).reason))?;
-    let build = Build {
-        maildir: dmail_store::MAILDIR_AVAILABLE,
-    };
-    let problems = loaded
-        .diagnostics
-        .iter()
-        .cloned()
-        .chain(imapd_checks(&loaded, platform, build))
-        .filter(|d| d.severity == Severity::Error)
-        .map(|d| d.to_string())
-        .collect();
-    Ok((loaded.config, problems))
 }
 
 /// `LOG_PATH/imapd.log` with this connection's context (session id = pid, peer = client
@@ -148,28 +126,5 @@ impl Addresses {
     fn local_text(&self) -> String {
         self.local
             .map_or_else(|| "standard input (not a socket)".to_owned(), ip_text)
-    }
-}
-
-/// The session's settings from dmail.conf (§2). STARTTLS is never offered: inetd `imapd` has no
-/// TLS.
-fn options(config: &Config) -> Options {
-    let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-    Options {
-        timeout_after_login: config.imapd_timeout.as_duration(),
-        // At least a second: 0 would make IDLE a busy loop.
-        idle_check: config
-            .imapd_idle_check
-            .as_duration()
-            .max(std::time::Duration::from_secs(1)),
-        limits_after_login: Limits {
-            line: size(config.imapd_max_line.get()),
-            literal: size(config.imapd_max_message.get()),
-        },
-        max_bad_commands: config.imapd_max_bad_commands,
-        mechanisms: dmail_auth::sasl::offered(config),
-        starttls: false,
-        login_disabled: config.imapd_login_disabled,
-        ..Options::default()
     }
 }

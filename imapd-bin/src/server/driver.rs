@@ -2,12 +2,16 @@
 //! session's answers to stdout, and the waits the session asks for (a deadline for input, a
 //! failed login's pause, the end of the connection).
 //!
-//! This module owns the only blocking calls of server mode (poll, read, write, sleep). It reads
-//! fd 0 directly, without std's buffered stdin, so that poll never misses bytes already read.
+//! This module owns the only blocking calls of server mode (poll, read, write, sleep) and the
+//! SIGTERM watch: signal-hook writes a byte to a socket pair that every wait polls, and the
+//! session then says `* BYE Server shutting down`, closes its mailbox, and the process exits 0
+//! (imapdsvc stops its spawned children this way). It reads fd 0 directly, without std's
+//! buffered stdin, so that poll never misses bytes already read.
 //! It must never write to stderr and never push bytes into the session unless the session
 //! asked for input ([`Wait::Read`]).
 
 use std::io::{self, BufWriter, IsTerminal, Write};
+use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
 use imapd_bin::log::Log;
@@ -21,6 +25,7 @@ const READ_SIZE: usize = 64 * 1024;
 
 /// Runs `session` on stdin/stdout until the client leaves or the session ends it.
 pub(crate) fn drive<B: Backend>(mut session: Session<B>, log: Option<&Log>) {
+    let stop = watch_sigterm(log);
     let mut out = BufWriter::new(io::stdout().lock());
     let mut buf = vec![0u8; READ_SIZE];
     let mut typed = TypedLines::new(io::stdin().is_terminal());
@@ -37,7 +42,7 @@ pub(crate) fn drive<B: Backend>(mut session: Session<B>, log: Option<&Log>) {
             }
         };
         wait = match next {
-            Wait::Read { deadline } => match read(&mut buf, deadline) {
+            Wait::Read { deadline } => match read(&mut buf, deadline, stop.as_ref()) {
                 Input::Bytes(n) => {
                     session.push(typed.fix(&buf[..n]));
                     session.run(Instant::now(), &mut out)
@@ -51,6 +56,10 @@ pub(crate) fn drive<B: Backend>(mut session: Session<B>, log: Option<&Log>) {
                         session.timeout(now, &mut out)
                     }
                 }
+                Input::Stop => {
+                    let _ = session.shut_down(&mut out).and_then(|_| out.flush());
+                    return;
+                }
                 Input::Gone(why) => {
                     if let (Some(log), Some(e)) = (log, why) {
                         log.info(format_args!("cannot read from the client: {e}"));
@@ -60,7 +69,10 @@ pub(crate) fn drive<B: Backend>(mut session: Session<B>, log: Option<&Log>) {
                 }
             },
             Wait::Pause { until } => {
-                std::thread::sleep(until.saturating_duration_since(Instant::now()));
+                if stopped_within(stop.as_ref(), until) {
+                    let _ = session.shut_down(&mut out).and_then(|_| out.flush());
+                    return;
+                }
                 session.run(Instant::now(), &mut out)
             }
             // STARTTLS is never offered, so StartTls cannot come; if it did, plaintext must not
@@ -68,6 +80,57 @@ pub(crate) fn drive<B: Backend>(mut session: Session<B>, log: Option<&Log>) {
             Wait::StartTls | Wait::Close => return,
         };
     }
+}
+
+/// The read end of a socket pair that receives a byte on SIGTERM; `None` (logged) if the
+/// handler cannot be installed, and the signal then ends the process as by default.
+fn watch_sigterm(log: Option<&Log>) -> Option<UnixStream> {
+    let registered = UnixStream::pair().and_then(|(rx, tx)| {
+        signal_hook::low_level::pipe::register(signal_hook::consts::SIGTERM, tx)?;
+        Ok(rx)
+    });
+    match registered {
+        Ok(rx) => Some(rx),
+        Err(e) => {
+            if let Some(log) = log {
+                log.error(format_args!("cannot watch for SIGTERM: {e}"));
+            }
+            None
+        }
+    }
+}
+
+/// Waits until `until`, or less if SIGTERM comes first (then true).
+fn stopped_within(stop: Option<&UnixStream>, until: Instant) -> bool {
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        let Some(stop) = stop else {
+            std::thread::sleep(left);
+            return false;
+        };
+        let mut fds = [PollFd::new(stop, PollFlags::IN)];
+        match poll(&mut fds, Some(&timespec(left))) {
+            Ok(0) | Err(Errno::INTR) => {}
+            Ok(_) => return true,
+            Err(_) => {
+                std::thread::sleep(left);
+                return false;
+            }
+        }
+    }
+}
+
+/// A poll timeout, rounded up a millisecond (poll's resolution) so that it does not wake just
+/// before.
+fn timespec(left: Duration) -> Timespec {
+    let left = left.saturating_add(Duration::from_millis(1));
+    Timespec::try_from(left).unwrap_or(Timespec {
+        tv_sec: i64::MAX,
+        tv_nsec: 0,
+    })
 }
 
 /// Line ends typed at a terminal. The manual's "Checking it works" has an administrator run
@@ -120,26 +183,29 @@ enum Input {
     Nothing,
     /// End of file, or a read error (`Some`).
     Gone(Option<io::Error>),
+    /// SIGTERM came.
+    Stop,
 }
 
-/// Waits for input on fd 0 until `deadline`, then reads what there is.
-fn read(buf: &mut [u8], deadline: Instant) -> Input {
+/// Waits for input on fd 0 (or SIGTERM) until `deadline`, then reads what there is.
+fn read(buf: &mut [u8], deadline: Instant, stop: Option<&UnixStream>) -> Input {
     let stdin = io::stdin();
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
         return Input::Nothing;
     }
-    // poll's resolution is a millisecond: round up so that it does not wake just before.
-    let left = left.saturating_add(Duration::from_millis(1));
-    let timeout = Timespec::try_from(left).unwrap_or(Timespec {
-        tv_sec: i64::MAX,
-        tv_nsec: 0,
-    });
-    let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
+    let timeout = timespec(left);
+    let mut fds = vec![PollFd::new(&stdin, PollFlags::IN)];
+    if let Some(stop) = stop {
+        fds.push(PollFd::new(stop, PollFlags::IN));
+    }
     match poll(&mut fds, Some(&timeout)) {
         Ok(0) | Err(Errno::INTR) => return Input::Nothing,
         Ok(_) => {}
         Err(e) => return Input::Gone(Some(e.into())),
+    }
+    if fds.get(1).is_some_and(|f| !f.revents().is_empty()) {
+        return Input::Stop;
     }
     loop {
         match rustix::io::read(&stdin, &mut *buf) {
