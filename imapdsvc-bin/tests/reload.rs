@@ -1,5 +1,5 @@
 //! SIGHUP re-reads dmail.conf: a changed `valid_users` is not used before the signal and is used
-//! by the next connection after it; a change that needs a restart (dpop_host) is logged.
+//! by the next connection after it; a change that needs a restart (the TLS files, hence the TLS listeners) is logged.
 
 #![allow(clippy::expect_used)]
 
@@ -29,7 +29,9 @@ fn sighup_applies_a_changed_setting_to_the_next_connection() {
     assert!(alice_logs_in(&service));
 
     let mut text = std::fs::read_to_string(&spool.config).expect("read conf");
-    text.push_str("valid_users cc_*\ndpop_host 127.0.0.1\n");
+    text.push_str(
+        "valid_users cc_*\nimapd_tls_cert /nonexistent/cert.pem\nimapd_tls_key /nonexistent/key.pem\n",
+    );
     std::fs::write(&spool.config, text).expect("write conf");
     assert!(alice_logs_in(&service), "the change was used before SIGHUP");
 

@@ -14,12 +14,13 @@ use test_case::test_case;
 /// A target that starts an imapdsvc in `mode` for each transcript (its dmail.conf differs) and
 /// connects to it.
 fn target(mode: &'static str) -> Target<'static> {
-    let mut running: Option<svc::Svc> = None;
+    // Each service runs until the target is dropped, after its transcript.
+    let mut running: Vec<svc::Svc> = Vec::new();
     Target {
         open: Box::new(move |spool| {
             let s = svc::Svc::start(spool, mode);
             let conn = s.connect();
-            running = Some(s);
+            running.push(s);
             conn
         }),
         exit_codes: false,
