@@ -15,6 +15,8 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use crate::log::Log;
+use crate::login::{ClientAnswer, start_session};
 use dmail_auth::policy::{self, LoggedIn, LoginGuard};
 use dmail_auth::{AuthError, Authenticated, Authenticator, Password, Pool};
 use dmail_conf::Config;
@@ -24,8 +26,6 @@ use dmail_store::lock::{CLIENT_BUDGET, LockOptions};
 use dmail_store::mbox::engine::MboxOptions;
 use dmail_store::mbox::store::MboxStore;
 use dmail_store::quota::{QuotaReport, QuotaStatus};
-use crate::log::Log;
-use crate::login::{ClientAnswer, start_session};
 use imapd_proto::backend::{
     Account, Backend, LogLevel, LoginFailure, LoginFailureKind, QuotaSource,
 };

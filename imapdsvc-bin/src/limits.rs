@@ -30,7 +30,12 @@ pub(crate) enum Refusal {
 
 impl Counts {
     /// Counts a connection from `ip`, unless that would pass `max_total` or `max_per_ip`.
-    pub(crate) fn enter(&self, ip: IpAddr, max_total: u32, max_per_ip: u32) -> Result<Slot, Refusal> {
+    pub(crate) fn enter(
+        &self,
+        ip: IpAddr,
+        max_total: u32,
+        max_per_ip: u32,
+    ) -> Result<Slot, Refusal> {
         let mut inner = self.lock();
         if inner.total >= max_total {
             return Err(Refusal::Total);

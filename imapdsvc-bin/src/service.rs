@@ -165,20 +165,46 @@ impl Signals {
     }
 }
 
-/// Raises the open-file limit to its hard limit: every connection is a descriptor (two in
-/// spawn mode while a child starts).
+/// Raises the open-file limit: every connection is a descriptor, and a selected mailbox
+/// another. As root (CAP_SYS_RESOURCE) the hard limit itself is raised to the kernel's
+/// `fs.nr_open`, up to [`WANTED_FILES`]; otherwise the soft limit goes up to the hard one.
 fn raise_nofile(log: Option<&Log>) {
-    use rustix::process::{Resource, getrlimit, setrlimit};
-    let mut limit = getrlimit(Resource::Nofile);
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let nr_open = std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()
+        .and_then(|t| t.trim().parse::<u64>().ok())
+        .unwrap_or(0)
+        .min(WANTED_FILES);
+    let hard = limit.maximum.unwrap_or(u64::MAX);
+    if nr_open > hard
+        && setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: Some(nr_open),
+                maximum: Some(nr_open),
+            },
+        )
+        .is_ok()
+    {
+        return;
+    }
     if limit.current != limit.maximum {
-        limit.current = limit.maximum;
-        if let Err(e) = setrlimit(Resource::Nofile, limit)
+        let raised = Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        if let Err(e) = setrlimit(Resource::Nofile, raised)
             && let Some(log) = log
         {
             log.error(format_args!("cannot raise the open-file limit: {e}"));
         }
     }
 }
+
+/// The open-file limit asked for when the hard limit can be raised: 10,000 connections with a
+/// mailbox open each, and room to spare.
+const WANTED_FILES: u64 = 65_536;
 
 /// The running service.
 struct Service {
@@ -220,7 +246,12 @@ pub(crate) fn run(cli: &Cli) -> u8 {
     raise_nofile(log.as_ref());
     let signals = match Signals::install() {
         Ok(s) => s,
-        Err(e) => return fatal(log.as_ref(), &format!("cannot install signal handlers: {e}")),
+        Err(e) => {
+            return fatal(
+                log.as_ref(),
+                &format!("cannot install signal handlers: {e}"),
+            );
+        }
     };
     let wanted = addresses(cli, &generation.config);
     let mut listeners = Vec::new();
@@ -430,13 +461,9 @@ impl Service {
         let local = stream.local_addr().ok().map(|a| a.ip().to_canonical());
         match &self.mode {
             Mode::Spawn { imapd } => {
-                let started = self.children.start(
-                    imapd,
-                    self.config_path.as_std_path(),
-                    stream,
-                    tls,
-                    slot,
-                );
+                let started =
+                    self.children
+                        .start(imapd, self.config_path.as_std_path(), stream, tls, slot);
                 if let Some(log) = log {
                     match started {
                         Ok(pid) => log.debug(format_args!(
@@ -500,7 +527,9 @@ impl Service {
             Ok(g) => g,
             Err(reason) => {
                 if let Some(log) = old.log.as_ref() {
-                    log.error(format_args!("SIGHUP: keeping the old configuration: {reason}"));
+                    log.error(format_args!(
+                        "SIGHUP: keeping the old configuration: {reason}"
+                    ));
                 }
                 return;
             }

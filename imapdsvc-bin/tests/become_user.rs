@@ -58,7 +58,11 @@ impl Drop for User {
 }
 
 fn id(name: &str, flag: &str) -> u32 {
-    let out = Command::new("id").arg(flag).arg(name).output().expect("run id");
+    let out = Command::new("id")
+        .arg(flag)
+        .arg(name)
+        .output()
+        .expect("run id");
     String::from_utf8_lossy(&out.stdout)
         .trim()
         .parse()
@@ -88,8 +92,7 @@ fn a_spawned_session_runs_as_the_user_who_logged_in() {
     let spool = tempfile::tempdir().expect("tempdir");
     // The user reaches its drop file after the switch: world-traversable directories, and a
     // sticky world-writable spool as mail spools are.
-    std::fs::set_permissions(spool.path(), std::fs::Permissions::from_mode(0o755))
-        .expect("chmod");
+    std::fs::set_permissions(spool.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let mail = spool.path().join("spool");
     let log = spool.path().join("log");
     std::fs::create_dir(&mail).expect("mkdir");
@@ -111,10 +114,7 @@ fn a_spawned_session_runs_as_the_user_who_logged_in() {
         ),
     )
     .expect("write conf");
-    let fake = common::Spool {
-        config,
-        dir: spool,
-    };
+    let fake = common::Spool { config, dir: spool };
     // `auto` must choose spawn mode for this configuration.
     let service = Svc::start(&fake, "auto");
     let mut client = service.connect();
@@ -135,7 +135,10 @@ fn a_spawned_session_runs_as_the_user_who_logged_in() {
     assert_eq!(ids(child, "Gid:"), vec![user.gid; 4]);
     assert!(client.send(b"b SELECT INBOX\r\n"));
     let lines = until(&mut client, "b ");
-    assert!(lines.last().is_some_and(|l| l.starts_with("b OK")), "{lines:?}");
+    assert!(
+        lines.last().is_some_and(|l| l.starts_with("b OK")),
+        "{lines:?}"
+    );
     assert!(client.send(b"c LOGOUT\r\n"));
     until(&mut client, "c OK");
 }

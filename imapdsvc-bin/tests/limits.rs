@@ -57,7 +57,11 @@ fn per_user_limit_at_login() {
     let mut first = service.connect();
     until(&mut first, "* OK");
     assert!(first.send(b"a LOGIN alice pw\r\n"));
-    assert!(until(&mut first, "a ").last().is_some_and(|l| l.starts_with("a OK")));
+    assert!(
+        until(&mut first, "a ")
+            .last()
+            .is_some_and(|l| l.starts_with("a OK"))
+    );
     let mut second = service.connect();
     until(&mut second, "* OK");
     assert!(second.send(b"b LOGIN alice pw\r\n"));
@@ -65,7 +69,11 @@ fn per_user_limit_at_login() {
     assert_eq!(last, "b NO [LIMIT] Too many sessions for this user\r\n");
     // Another user is not affected.
     assert!(second.send(b"c LOGIN cc_sales pw\r\n"));
-    assert!(until(&mut second, "c ").last().is_some_and(|l| l.starts_with("c OK")));
+    assert!(
+        until(&mut second, "c ")
+            .last()
+            .is_some_and(|l| l.starts_with("c OK"))
+    );
     // Once the first session ends, alice may log in again.
     assert!(first.send(b"z LOGOUT\r\n"));
     until(&mut first, "z OK");
@@ -73,7 +81,11 @@ fn per_user_limit_at_login() {
     let mut third = service.connect();
     until(&mut third, "* OK");
     assert!(third.send(b"d LOGIN alice pw\r\n"));
-    assert!(until(&mut third, "d ").last().is_some_and(|l| l.starts_with("d OK")));
+    assert!(
+        until(&mut third, "d ")
+            .last()
+            .is_some_and(|l| l.starts_with("d OK"))
+    );
 }
 
 #[test]

@@ -37,11 +37,17 @@ fn sighup_applies_a_changed_setting_to_the_next_connection() {
 
     service.signal(Signal::HUP);
     let end = Instant::now() + svc::WAIT;
-    while !spool.log_named("imapdsvc").contains("configuration reloaded") {
+    while !spool
+        .log_named("imapdsvc")
+        .contains("configuration reloaded")
+    {
         assert!(Instant::now() < end, "no reload logged");
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(!alice_logs_in(&service), "valid_users was not applied after SIGHUP");
+    assert!(
+        !alice_logs_in(&service),
+        "valid_users was not applied after SIGHUP"
+    );
     let log = spool.log_named("imapdsvc");
     assert!(log.contains("a restart is needed"), "{log}");
 }

@@ -119,7 +119,10 @@ fn sigterm_says_bye_to_every_session_and_keeps_every_answered_store() {
     login_select(&mut check);
     assert!(check.send(b"f FETCH 1:* (FLAGS)\r\n"));
     let lines = until(&mut check, "f ");
-    assert!(lines.last().is_some_and(|l| l.starts_with("f OK")), "{lines:?}");
+    assert!(
+        lines.last().is_some_and(|l| l.starts_with("f OK")),
+        "{lines:?}"
+    );
     for (session, keywords) in answered {
         let prefix = format!("* {session} FETCH ");
         let line = lines

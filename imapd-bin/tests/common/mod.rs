@@ -68,7 +68,10 @@ pub(crate) fn imapd_exe() -> PathBuf {
             .args(["build", "-p", "imapd-bin", "--bin", "imapd"])
             .status()
             .expect("run cargo");
-        assert!(status.success(), "cargo build -p imapd-bin --bin imapd failed");
+        assert!(
+            status.success(),
+            "cargo build -p imapd-bin --bin imapd failed"
+        );
     });
     let exe = std::env::current_exe().expect("current exe");
     exe.parent()
@@ -236,7 +239,10 @@ pub(crate) struct Server {
 
 impl Server {
     fn new(mut child: Child) -> Server {
-        let stdin = child.stdin.take().map(|s| Box::new(s) as Box<dyn Write + Send>);
+        let stdin = child
+            .stdin
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Write + Send>);
         let stdout = child.stdout.take().expect("stdout");
         let mut stderr = child.stderr.take().expect("stderr");
         let stderr = std::thread::spawn(move || {

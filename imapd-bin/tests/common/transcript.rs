@@ -35,8 +35,7 @@ impl Target<'_> {
 const LINE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(crate) fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../imapd-bin/tests/transcripts")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../imapd-bin/tests/transcripts")
 }
 
 fn mail(name: &str) -> String {
@@ -271,4 +270,3 @@ fn print_lines(bytes: &[u8]) {
         println!("S: {}", String::from_utf8_lossy(l));
     }
 }
-
