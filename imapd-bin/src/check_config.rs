@@ -1,16 +1,21 @@
 //! `imapd check-config`: every setting IMAPD honours with its effective value, then every
-//! diagnostic about the file (dmail-conventions §1–2).
+//! diagnostic about the file (dmail-conventions §1–2), including whether the TLS certificate
+//! and key load as the server would load them.
 //!
 //! This module builds the report as text; it must never write the configuration, never print
 //! (main does), and never show the text of an unknown setting's value or of a bad line: values
 //! are shown only as IMAPD parsed them.
 
+use std::sync::Arc;
+
 use camino::Utf8Path;
 use dmail_conf::check::{Build, imapd_checks};
 use dmail_conf::config::Arity;
+
 use dmail_conf::{
-    Config, Diagnostic, Platform, Program, SETTINGS, Severity, load, unreadable_diagnostic,
+    Config, Diagnostic, Loaded, Platform, Program, SETTINGS, Severity, load, unreadable_diagnostic,
 };
+use imapd_bin::tls::TlsFile;
 
 /// What `check-config` found.
 #[derive(Debug)]
@@ -34,6 +39,7 @@ pub(crate) fn run(path: &Utf8Path) -> Report {
                     maildir: dmail_store::MAILDIR_AVAILABLE,
                 },
             ));
+            diagnostics.extend(tls_check(&loaded));
             report(&loaded.config, |name| loaded.is_set(name), &diagnostics)
         }
         Err(err) => report(
@@ -42,6 +48,41 @@ pub(crate) fn run(path: &Utf8Path) -> Report {
             &[unreadable_diagnostic(&err)],
         ),
     }
+}
+
+/// Whether `imapd_tls_cert` and `imapd_tls_key` load: an error naming the file at fault on
+/// the line of its setting, or a note that STARTTLS (and `imapd --tls`) will work. Nothing when
+/// they are not both set (unset is fine; one alone is already reported).
+fn tls_check(loaded: &Loaded) -> Option<Diagnostic> {
+    let c = &loaded.config;
+    let (Some(cert), Some(key)) = (&c.imapd_tls_cert, &c.imapd_tls_key) else {
+        return None;
+    };
+    let at = |setting: &'static str, severity, reason: String| {
+        let (file, line) = match loaded.origin(setting) {
+            Some(o) => (o.file.clone(), o.line),
+            None => (Arc::from(loaded.path.as_path()), 0),
+        };
+        Diagnostic {
+            file,
+            line,
+            severity,
+            setting: setting.to_owned(),
+            reason: reason.into(),
+        }
+    };
+    Some(match imapd_bin::tls::server_config(cert, key) {
+        Ok(_) => at(
+            TlsFile::Cert.setting(),
+            Severity::Note,
+            "certificate and key load: STARTTLS is offered, and imapd --tls can serve".to_owned(),
+        ),
+        Err(e) => at(
+            e.file().setting(),
+            Severity::Error,
+            format!("{e}; TLS is not offered"),
+        ),
+    })
 }
 
 /// The settings, a blank line, then the diagnostics.

@@ -30,6 +30,11 @@ pub(crate) struct Cli {
     #[arg(short = 'i', value_name = "FILE", global = true)]
     pub(crate) config: Option<Utf8PathBuf>,
 
+    /// Server mode only: TLS from the first byte (an imaps inetd line, port 993), with the
+    /// certificate and key of imapd_tls_cert and imapd_tls_key
+    #[arg(long)]
+    pub(crate) tls: bool,
+
     #[command(subcommand)]
     pub(crate) command: Option<Command>,
 }

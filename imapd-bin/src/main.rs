@@ -2,8 +2,9 @@
 //! (`check-config`, `whereis`, `auth-test`).
 //!
 //! This file only wires the modules together and owns the exit codes: 0 success (in server
-//! mode: the session ended, however the client left), 1 failure (the server could not read its
-//! configuration and said BYE, `check-config` found errors, a login failed), 2 usage
+//! mode: the session ended, however the client left, a failed TLS handshake included), 1 failure
+//! (the server could not read its configuration and said BYE, `--tls` without a usable
+//! certificate, `check-config` found errors, a login failed), 2 usage
 //! (bad command line, a login that maps to no mailbox, `auth-test` with an unreadable
 //! configuration, or a set-uid caller refused), 3 a temporary authentication failure
 //! (`auth-test`). It must never read the environment: a set-uid `imapd` takes nothing from it
@@ -20,7 +21,7 @@ mod whereis;
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use dmail_conf::Platform;
 
 use crate::cli::{Cli, Command};
@@ -44,12 +45,21 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
         }
     };
+    if cli.tls && cli.command.is_some() {
+        // clap cannot tie a top-level flag to the absence of a subcommand; say it its way.
+        let e = Cli::command().error(
+            clap::error::ErrorKind::ArgumentConflict,
+            "--tls is for server mode: it cannot be used with a subcommand",
+        );
+        let _ = e.print();
+        return ExitCode::from(EXIT_USAGE);
+    }
     let decision = privilege::decide(Ids::current(), cli.config.is_some(), cli.command.is_some());
     if decision == Decision::Refuse {
         return fail(privilege::REFUSAL, EXIT_USAGE);
     }
     let Some(command) = cli.command else {
-        return ExitCode::from(match server::serve(cli.config) {
+        return ExitCode::from(match server::serve(cli.config, cli.tls) {
             server::Ended::Served => EXIT_OK,
             server::Ended::Refused => EXIT_FAILURE,
         });

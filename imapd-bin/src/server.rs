@@ -2,8 +2,9 @@
 //! inetd runs it.
 //!
 //! This module owns the start of a connection: silencing stderr, loading dmail.conf, opening
-//! the log (dmail-conventions §9), finding the client's and the local address. The options and the
-//! login are the library's (`imapd_bin::setup`, `imapd_bin::backend`), the read/write loop
+//! the log (dmail-conventions §9), finding the client's and the local address, loading the TLS
+//! certificate. The options and the login are the library's (`imapd_bin::setup`,
+//! `imapd_bin::backend`), the read/write loop
 //! [`driver`]'s, the protocol imapd-proto's.
 //!
 //! Under inetd stdout and stderr are the client's socket: this module and those below it must
@@ -14,6 +15,7 @@ mod driver;
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Instant;
 
 use camino::Utf8PathBuf;
@@ -22,6 +24,8 @@ use imapd_bin::backend::ServerBackend;
 use imapd_bin::log::{self, Log};
 use imapd_bin::setup::{load_config, options};
 use imapd_proto::session::Session;
+
+use self::driver::Encryption;
 
 /// What a client is told when dmail.conf cannot be read. It names no path: the reason is
 /// logged, if a log can be opened.
@@ -38,8 +42,9 @@ pub(crate) enum Ended {
 }
 
 /// Serves one connection on stdin/stdout with the configuration at `config_path` (the
-/// platform's default when `None`).
-pub(crate) fn serve(config_path: Option<Utf8PathBuf>) -> Ended {
+/// platform's default when `None`); with `implicit_tls` (`imapd --tls`) the connection is TLS
+/// from the first byte.
+pub(crate) fn serve(config_path: Option<Utf8PathBuf>, implicit_tls: bool) -> Ended {
     silence_stderr();
     let platform = Platform::current();
     let config_path = config_path.unwrap_or_else(|| dmail_conf::defaults::config_path(platform));
@@ -68,12 +73,42 @@ pub(crate) fn serve(config_path: Option<Utf8PathBuf>) -> Ended {
     if let Some(log) = &log {
         log.info(format_args!("connect to {}", addresses.local_text()));
     }
-    // STARTTLS is never offered: inetd `imapd` has no TLS.
-    let options = options(&config, false);
+    let tls = match (tls_config(&config, log.as_ref()), implicit_tls) {
+        (Some(tls), true) => Encryption::Implicit(tls),
+        (Some(tls), false) => Encryption::StartTls(tls),
+        (None, false) => Encryption::Off,
+        (None, true) => {
+            // A client of an imaps port speaks TLS first: a plaintext BYE would be noise to
+            // it, so the connection is just closed.
+            if let Some(log) = &log {
+                log.error("imapd --tls needs imapd_tls_cert and imapd_tls_key; closing");
+            }
+            return Ended::Refused;
+        }
+    };
+    let options = options(&config, matches!(tls, Encryption::StartTls(_)));
     let backend = ServerBackend::new(config, log.clone(), addresses.client, addresses.local);
     let session = Session::new(backend, options, Instant::now());
-    driver::drive(session, log.as_ref());
+    driver::drive(session, tls, log.as_ref());
     Ended::Served
+}
+
+/// The TLS configuration when both files are set and load. When they do not load the error
+/// is logged and the connection goes on without TLS (logins stay refused if
+/// `imapd_login_disabled` says so).
+fn tls_config(config: &Config, log: Option<&Log>) -> Option<Arc<rustls::ServerConfig>> {
+    let (Some(cert), Some(key)) = (&config.imapd_tls_cert, &config.imapd_tls_key) else {
+        return None;
+    };
+    match imapd_bin::tls::server_config(cert, key) {
+        Ok(tls) => Some(tls),
+        Err(e) => {
+            if let Some(log) = log {
+                log.error(format_args!("TLS is not available: {e}"));
+            }
+            None
+        }
+    }
 }
 
 /// Points fd 2 at /dev/null, so that nothing (a library's message, a panic) can reach the

@@ -1,11 +1,15 @@
 //! `imapd check-config` as built: every setting with its value, then the diagnostics, and the
-//! exit code (0 without error diagnostics, 1 with).
+//! exit code (0 without error diagnostics, 1 with), and whether the TLS files load.
 
 // Helpers outside #[test] functions panic on failure too, as a test should.
 #![allow(clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
+
+use common::Certs;
 
 fn imapd(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_imapd"))
@@ -372,6 +376,70 @@ fn included_files_are_followed_with_imapd_include_level() {
         diagnostics,
         [format!(
             "{local}:3: error: hash_spool: expected 0, 1 or 2; the setting is ignored"
+        )]
+    );
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn tls_files_that_load_are_noted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let certs = Certs::new(dir.path());
+    let conf = format!(
+        "drop_path /var/spool/mail\nhost_domain example.com\n{}",
+        certs.config_lines()
+    );
+    let path = write(dir.path(), "dmail.conf", &conf);
+    let (stdout, code) = check_config(&path);
+    let (settings, diagnostics) = split(&stdout);
+    let cert = certs.cert.to_str().expect("UTF-8");
+    assert!(
+        settings.contains(&format!("imapd_tls_cert = {cert}\n")),
+        "{settings}"
+    );
+    assert_eq!(
+        diagnostics,
+        [format!(
+            "{path}:3: note: imapd_tls_cert: certificate and key load: STARTTLS is offered, \
+             and imapd --tls can serve"
+        )]
+    );
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn tls_files_that_do_not_load_are_errors_naming_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let certs = Certs::new(dir.path());
+    let cert = certs.cert.to_str().expect("UTF-8");
+    // The certificate where the key should be: the key's setting and file are named.
+    let conf = format!(
+        "drop_path /var/spool/mail\nhost_domain example.com\n\
+         imapd_tls_cert {cert}\nimapd_tls_key {cert}\n"
+    );
+    let path = write(dir.path(), "dmail.conf", &conf);
+    let (stdout, code) = check_config(&path);
+    let (_, diagnostics) = split(&stdout);
+    assert_eq!(
+        diagnostics,
+        [format!(
+            "{path}:4: error: imapd_tls_key: {cert}: no PEM private key (BEGIN PRIVATE KEY, \
+             RSA PRIVATE KEY or EC PRIVATE KEY) found; TLS is not offered"
+        )]
+    );
+    assert_eq!(code, 1);
+
+    // A missing certificate.
+    let conf = "drop_path /var/spool/mail\nhost_domain example.com\n\
+                imapd_tls_cert /nonexistent/cert.pem\nimapd_tls_key /nonexistent/key.pem\n";
+    let path = write(dir.path(), "missing.conf", conf);
+    let (stdout, code) = check_config(&path);
+    let (_, diagnostics) = split(&stdout);
+    assert_eq!(
+        diagnostics,
+        [format!(
+            "{path}:3: error: imapd_tls_cert: cannot read /nonexistent/cert.pem: No such file or \
+             directory (os error 2); TLS is not offered"
         )]
     );
     assert_eq!(code, 1);

@@ -114,3 +114,17 @@ fn config_option_before_or_after_the_subcommand() {
     assert_eq!(before.status.code(), Some(0));
     assert_eq!(before.stdout, after.stdout);
 }
+
+#[test]
+fn tls_is_for_server_mode_only() {
+    let out = imapd(&["--tls", "check-config"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--tls is for server mode"), "{err}");
+    // After the subcommand it is not one of the subcommand's options either.
+    let out = imapd(&["check-config", "--tls"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = imapd(&["--help"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--tls"));
+}

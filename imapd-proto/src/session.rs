@@ -376,7 +376,9 @@ impl<B: Backend> Session<B> {
     }
 
     /// TLS is now active (after [`Wait::StartTls`]): the session forgets nothing but the
-    /// offer of STARTTLS, and commands go on.
+    /// offer of STARTTLS, and commands go on. Called before the first [`Session::run`], it
+    /// says the connection is TLS from the first byte (port 993), so the greeting already
+    /// leaves out `STARTTLS` and `LOGINDISABLED`.
     ///
     /// ```
     /// # fn f<B: imapd_proto::backend::Backend>(s: &mut imapd_proto::session::Session<B>) { s.tls_started(); }

@@ -206,6 +206,27 @@ impl Spool {
             .expect("run imapd")
     }
 
+    /// `imapd -i CONF ARGS` with `socket` as its stdin and stdout (`--tls` for an imaps line).
+    pub(crate) fn spawn_on_with(&self, socket: OwnedFd, args: &[&str]) -> Child {
+        let copy = socket.try_clone().expect("dup socket");
+        self.command()
+            .args(args)
+            .stdin(Stdio::from(socket))
+            .stdout(Stdio::from(copy))
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run imapd")
+    }
+
+    /// Appends lines to dmail.conf.
+    pub(crate) fn add_config(&self, lines: &str) {
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.config)
+            .expect("open dmail.conf");
+        file.write_all(lines.as_bytes()).expect("write dmail.conf");
+    }
+
     /// `imapd -i CONF` with `input` (a terminal, say) as its stdin, stdout and stderr piped.
     pub(crate) fn spawn_with_stdin(&self, input: OwnedFd) -> Child {
         self.command()
@@ -424,6 +445,110 @@ line 1 of 4\n\
 line 2\n\
 line 3\n\
 line 4\n";
+
+/// A test certificate authority and a server certificate for `localhost` and 127.0.0.1 it
+/// signed, made with the `openssl` command (P-256 keys, so it takes milliseconds).
+pub(crate) struct Certs {
+    /// The CA certificate (PEM), for the client to trust.
+    pub(crate) ca: PathBuf,
+    /// The server's certificate (PEM).
+    pub(crate) cert: PathBuf,
+    /// The server's key (PEM, PKCS#8).
+    pub(crate) key: PathBuf,
+}
+
+impl Certs {
+    /// Makes the files in `dir`.
+    pub(crate) fn new(dir: &Path) -> Certs {
+        let p = |name: &str| dir.join(name);
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=dmail-imapd test CA",
+            "-keyout",
+            text(&p("ca.key")),
+            "-out",
+            text(&p("ca.pem")),
+        ]);
+        openssl(&[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            text(&p("server.key")),
+            "-out",
+            text(&p("server.csr")),
+        ]);
+        std::fs::write(
+            p("server.ext"),
+            "basicConstraints=CA:FALSE\n\
+             keyUsage=digitalSignature\n\
+             extendedKeyUsage=serverAuth\n\
+             subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+        )
+        .expect("write extensions");
+        openssl(&[
+            "x509",
+            "-req",
+            "-days",
+            "2",
+            "-set_serial",
+            "2",
+            "-in",
+            text(&p("server.csr")),
+            "-CA",
+            text(&p("ca.pem")),
+            "-CAkey",
+            text(&p("ca.key")),
+            "-extfile",
+            text(&p("server.ext")),
+            "-out",
+            text(&p("server.pem")),
+        ]);
+        Certs {
+            ca: p("ca.pem"),
+            cert: p("server.pem"),
+            key: p("server.key"),
+        }
+    }
+
+    /// The dmail.conf lines naming the server's files.
+    pub(crate) fn config_lines(&self) -> String {
+        format!(
+            "imapd_tls_cert {}\nimapd_tls_key {}\n",
+            text(&self.cert),
+            text(&self.key)
+        )
+    }
+}
+
+/// Runs `openssl ARGS`, failing the test if it fails.
+pub(crate) fn openssl(args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run openssl (CI installs it)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
 
 /// Asserts the log shows no panic.
 pub(crate) fn assert_no_panic(log: &str) {
