@@ -19,10 +19,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// Whether implicit TLS and STARTTLS are built in (the TLS transport is not part of this
-/// build yet; TLS listeners are skipped with an error in the log).
-pub(crate) const TLS_BUILT: bool = false;
-
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     #[cfg(windows)]

@@ -46,6 +46,8 @@ pub(crate) struct Generation {
     pub(crate) pool: Option<Arc<Pool>>,
     /// `LOG_PATH/imapdsvc.log`; `None` when it cannot be opened.
     pub(crate) log: Option<Log>,
+    /// STARTTLS and implicit TLS for in-process sessions; `None` without usable TLS files.
+    pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// How connections are served.
@@ -84,10 +86,26 @@ impl Generation {
             },
             _ => None,
         };
+        let tls = match (&config.imapd_tls_cert, &config.imapd_tls_key, mode) {
+            (Some(cert), Some(key), Mode::InProcess) => {
+                match imapd_bin::tls::server_config(cert, key) {
+                    Ok(tls) => Some(tls),
+                    Err(e) => {
+                        if let Some(log) = &log {
+                            log.error(format_args!("TLS is not available: {e}"));
+                        }
+                        None
+                    }
+                }
+            }
+            // Spawned imapd processes load the files themselves.
+            _ => None,
+        };
         Ok(Generation {
             config: Arc::new(config),
             pool,
             log,
+            tls,
         })
     }
 }
@@ -256,14 +274,6 @@ pub(crate) fn run(cli: &Cli) -> u8 {
     let wanted = addresses(cli, &generation.config);
     let mut listeners = Vec::new();
     for (addr, tls) in &wanted {
-        if *tls && !crate::TLS_BUILT {
-            if let Some(log) = &log {
-                log.error(format_args!(
-                    "not listening on {addr}: implicit TLS is not built into this imapdsvc"
-                ));
-            }
-            continue;
-        }
         match bind(*addr).and_then(|l| l.set_nonblocking(true).map(|()| l)) {
             Ok(l) => listeners.push((l, *tls)),
             Err(e) => return fatal(log.as_ref(), &format!("cannot listen on {addr}: {e}")),
@@ -488,6 +498,7 @@ impl Service {
                     users: self.users.clone(),
                     stop: Arc::clone(&self.stop_rx),
                     slot,
+                    implicit_tls: tls,
                 };
                 if let Err(e) = inproc::start(conn)
                     && let Some(log) = log

@@ -54,7 +54,7 @@ impl Svc {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("run imapdsvc");
-        let svc = Svc {
+        let mut svc = Svc {
             child,
             addr,
             pidfile,
@@ -62,6 +62,9 @@ impl Svc {
         let end = Instant::now() + WAIT;
         while !svc.pidfile.exists() {
             assert!(Instant::now() < end, "imapdsvc did not write its pid file");
+            if let Some(status) = svc.child.try_wait().expect("wait") {
+                panic!("imapdsvc exited at start: {status}");
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
         svc
