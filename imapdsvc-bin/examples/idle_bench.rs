@@ -6,6 +6,9 @@
 //!
 //! It only measures: it never changes a server, and removes its temporary spool.
 
+// An experiment run by hand: any setup failure should stop it loudly.
+#![allow(clippy::expect_used)]
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};

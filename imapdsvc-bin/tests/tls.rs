@@ -86,11 +86,17 @@ fn socket(addr: SocketAddr) -> TcpStream {
 /// A logged-in session over `tls` selects INBOX and logs out.
 fn use_session(tls: &mut BufReader<Tls>) {
     let login = command(tls, "e", "LOGIN alice pw");
-    assert!(login.last().is_some_and(|l| l.starts_with("e OK")), "{login:?}");
+    assert!(
+        login.last().is_some_and(|l| l.starts_with("e OK")),
+        "{login:?}"
+    );
     let select = command(tls, "f", "SELECT INBOX");
     assert!(select.contains(&"* 1 EXISTS\r\n".to_owned()), "{select:?}");
     let logout = command(tls, "g", "LOGOUT");
-    assert!(logout.last().is_some_and(|l| l.starts_with("g OK")), "{logout:?}");
+    assert!(
+        logout.last().is_some_and(|l| l.starts_with("g OK")),
+        "{logout:?}"
+    );
 }
 
 fn starttls(mode: &str) {
@@ -103,12 +109,18 @@ fn starttls(mode: &str) {
     assert!(greeting.contains(" STARTTLS"), "{greeting}");
     assert!(greeting.contains(" LOGINDISABLED"), "{greeting}");
     let refused = command(&mut plain, "a", "LOGIN alice pw");
-    assert!(refused[0].starts_with("a NO [PRIVACYREQUIRED]"), "{refused:?}");
+    assert!(
+        refused[0].starts_with("a NO [PRIVACYREQUIRED]"),
+        "{refused:?}"
+    );
     let ok = command(&mut plain, "b", "STARTTLS");
     assert_eq!(ok, vec!["b OK Begin TLS negotiation now\r\n".to_owned()]);
     let mut tls = BufReader::new(handshake(plain.into_inner(), &certs));
     let caps = command(&mut tls, "c", "CAPABILITY");
-    assert!(!caps[0].contains("STARTTLS") && caps[0].contains("AUTH=PLAIN"), "{caps:?}");
+    assert!(
+        !caps[0].contains("STARTTLS") && caps[0].contains("AUTH=PLAIN"),
+        "{caps:?}"
+    );
     use_session(&mut tls);
     common::assert_no_panic(&spool.log_named("imapdsvc"));
 }

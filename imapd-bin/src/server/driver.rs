@@ -76,7 +76,16 @@ pub(crate) fn drive<B: Backend>(mut session: Session<B>, tls: Encryption, log: O
     let mut typed = TypedLines::new(io::stdin().is_terminal());
     let mut out = BufWriter::new(plain);
     let wait = session.run(Instant::now(), &mut out);
-    if run(&mut session, &mut out, wait, &mut buf, &mut typed, stop, log) == Next::Close {
+    if run(
+        &mut session,
+        &mut out,
+        wait,
+        &mut buf,
+        &mut typed,
+        stop,
+        log,
+    ) == Next::Close
+    {
         return;
     }
     // STARTTLS was answered and flushed. fd 0 is read directly and every byte read was pushed,
