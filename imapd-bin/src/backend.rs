@@ -59,6 +59,14 @@ pub struct ServerBackend {
 
 impl ServerBackend {
     /// A backend for one connection from `client_ip` to `local_ip`, logging to `log`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use dmail_conf::{Config, Platform};
+    /// let config = Arc::new(Config::defaults(Platform::Unix));
+    /// let client = Some("192.0.2.1".parse().unwrap());
+    /// let _b = imapd_bin::backend::ServerBackend::new(config, None, client, None);
+    /// ```
     pub fn new(
         config: impl Into<Arc<Config>>,
         log: Option<Log>,
@@ -378,6 +386,11 @@ pub struct UserSessions {
 impl UserSessions {
     /// Counts one more session of `user`, unless it already has `limit`; the session is
     /// counted until the returned slot is dropped.
+    ///
+    /// ```
+    /// let users = imapd_bin::backend::UserSessions::default();
+    /// assert!(users.enter("bob", 0).is_none());
+    /// ```
     pub fn enter(&self, user: &str, limit: u32) -> Option<UserSlot> {
         let mut counts = self.lock();
         let n = counts.entry(user.to_owned()).or_insert(0);
@@ -392,6 +405,12 @@ impl UserSessions {
     }
 
     /// How many sessions `user` has now.
+    ///
+    /// ```
+    /// let users = imapd_bin::backend::UserSessions::default();
+    /// let _slot = users.enter("bob", 10);
+    /// assert_eq!(users.count("bob"), 1);
+    /// ```
     pub fn count(&self, user: &str) -> u32 {
         self.lock().get(user).copied().unwrap_or(0)
     }

@@ -1,6 +1,6 @@
 //! imapdsvc as a Windows service (the service control manager starts it; DWatch may run it in
 //! the foreground instead). Thin glue over the windows-service crate: report Running, run the
-//! service loop, report Stopped when it returns.
+//! service loop, report Stopped when it returns; a Stop request ends the process.
 //!
 //! Untested: the workspace cannot be built for Windows on Linux (the Unix-only authentication
 //! and store code are not gated). This module must never hold service logic of its own; every
@@ -33,8 +33,9 @@ pub(crate) fn run_as_service(_cli: &Cli) -> bool {
 
 fn service_main(_args: Vec<OsString>) {
     let handler = |control| match control {
-        // A stop is delivered to the service loop as by Ctrl-C.
-        ServiceControl::Stop => ServiceControlHandlerResult::NoError,
+        // No graceful path yet: the service loop's stop comes from Unix signals, which do not
+        // exist here, so a Stop ends the process (sessions are cut, not told BYE).
+        ServiceControl::Stop => std::process::exit(0),
         ServiceControl::Interrogate => ServiceControlHandlerResult::NoError,
         _ => ServiceControlHandlerResult::NotImplemented,
     };
