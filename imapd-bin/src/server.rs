@@ -3,14 +3,14 @@
 //!
 //! This module owns the start of a connection: silencing stderr, loading dmail.conf, opening
 //! the log (dmail-conventions §9), finding the client's and the local address, loading the TLS
-//! certificate, and turning the configuration into the session's [`Options`]. The login is [`backend`]'s, the read/write loop
+//! certificate. The options and the login are the library's (`imapd_bin::setup`,
+//! `imapd_bin::backend`), the read/write loop
 //! [`driver`]'s, the protocol imapd-proto's.
 //!
 //! Under inetd stdout and stderr are the client's socket: this module and those below it must
 //! never write to stderr, never send a server path or a configuration diagnostic to the client,
 //! and never panic (a panic is logged by the hook, never printed).
 
-mod backend;
 mod driver;
 
 use std::io::Write;
@@ -18,14 +18,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
-use camino::{Utf8Path, Utf8PathBuf};
-use dmail_conf::check::{Build, imapd_checks};
-use dmail_conf::{Config, Platform, Program, Severity, ip_text, load, unreadable_diagnostic};
+use camino::Utf8PathBuf;
+use dmail_conf::{Config, Platform, ip_text};
+use imapd_bin::backend::ServerBackend;
 use imapd_bin::log::{self, Log};
-use imapd_proto::framer::Limits;
-use imapd_proto::session::{Options, Session};
+use imapd_bin::setup::{load_config, options};
+use imapd_proto::session::Session;
 
-use self::backend::ServerBackend;
 use self::driver::Encryption;
 
 /// What a client is told when dmail.conf cannot be read. It names no path: the reason is
@@ -122,26 +121,6 @@ fn silence_stderr() {
     }
 }
 
-/// Reads dmail.conf as IMAPD does. `Ok` carries the configuration and the error diagnostics
-/// (the server runs on with defaults for bad lines, and logs them); `Err` the reason the file
-/// cannot be read, for the log.
-fn load_config(path: &Utf8Path, platform: Platform) -> Result<(Config, Vec<String>), String> {
-    let loaded = load(path, Program::Imapd, platform)
-        .map_err(|err| format!("{path}: {}", unreadable_diagnostic(&err).reason))?;
-    let build = Build {
-        maildir: dmail_store::MAILDIR_AVAILABLE,
-    };
-    let problems = loaded
-        .diagnostics
-        .iter()
-        .cloned()
-        .chain(imapd_checks(&loaded, platform, build))
-        .filter(|d| d.severity == Severity::Error)
-        .map(|d| d.to_string())
-        .collect();
-    Ok((loaded.config, problems))
-}
-
 /// `LOG_PATH/imapd.log` with this connection's context (session id = pid, peer = client
 /// address), and the panic hook writing to it. `None` when it cannot be opened: the session
 /// then runs without a log, since there is nowhere to report that.
@@ -182,28 +161,5 @@ impl Addresses {
     fn local_text(&self) -> String {
         self.local
             .map_or_else(|| "standard input (not a socket)".to_owned(), ip_text)
-    }
-}
-
-/// The session's settings from dmail.conf (§2); `starttls` when a certificate loaded and the
-/// connection is not already TLS.
-fn options(config: &Config, starttls: bool) -> Options {
-    let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-    Options {
-        timeout_after_login: config.imapd_timeout.as_duration(),
-        // At least a second: 0 would make IDLE a busy loop.
-        idle_check: config
-            .imapd_idle_check
-            .as_duration()
-            .max(std::time::Duration::from_secs(1)),
-        limits_after_login: Limits {
-            line: size(config.imapd_max_line.get()),
-            literal: size(config.imapd_max_message.get()),
-        },
-        max_bad_commands: config.imapd_max_bad_commands,
-        mechanisms: dmail_auth::sasl::offered(config),
-        starttls,
-        login_disabled: config.imapd_login_disabled,
-        ..Options::default()
     }
 }

@@ -34,7 +34,7 @@ fn a_session_is_logged_without_its_passwords() {
 
     let log = spool.log();
     assert_no_panic(&log);
-    let pid = server.child.id();
+    let pid = server.pid();
     let context = format!(" sess={pid} peer=-: ");
     for line in log.lines() {
         assert!(line.contains(&context), "{line}");

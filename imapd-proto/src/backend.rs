@@ -82,6 +82,9 @@ pub enum LoginFailureKind {
     Unserviceable,
     /// The process cannot go on (a failed user switch): `BYE`, then close.
     Fatal,
+    /// The user already has as many sessions as the server allows
+    /// (`imapd_max_connections_per_user` in imapdsvc): `NO [LIMIT]`.
+    Limit,
 }
 
 /// A failed login: what the client is told, how long to wait first, and whether the

@@ -348,6 +348,33 @@ impl<B: Backend> Session<B> {
         self.closing = true;
     }
 
+    /// The server is stopping: unless the session already ended, writes
+    /// `* BYE Server shutting down` and closes the mailbox (every change a command was answered
+    /// for is already in the file), then says [`Wait::Close`]. A failed login's held answer is
+    /// dropped.
+    ///
+    /// ```
+    /// # use imapd_proto::session::{Session, Wait};
+    /// # fn f<B: imapd_proto::backend::Backend>(s: &mut Session<B>) -> std::io::Result<Wait> {
+    /// s.shut_down(&mut Vec::new())
+    /// # }
+    /// ```
+    pub fn shut_down(&mut self, out: &mut dyn Write) -> io::Result<Wait> {
+        self.held = None;
+        let result = if self.closing {
+            Ok(())
+        } else {
+            self.log(LogLevel::Info, "server shutting down");
+            // Not greeted yet: a BYE is a valid greeting (RFC 3501 §7.1.5), so no OK first.
+            self.greeted = true;
+            response::bye(out, "Server shutting down")
+        };
+        self.close_mailbox();
+        self.state = State::Logout;
+        self.closing = true;
+        result.map(|()| Wait::Close)
+    }
+
     /// TLS is now active (after [`Wait::StartTls`]): the session forgets nothing but the
     /// offer of STARTTLS, and commands go on. Called before the first [`Session::run`], it
     /// says the connection is TLS from the first byte (port 993), so the greeting already

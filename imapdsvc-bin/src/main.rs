@@ -1,21 +1,29 @@
-//! `imapdsvc`: the listening DMail-compatible IMAP service (ports 143 and 993), supervised by
-//! DWatch, systemd or init.
+//! `imapdsvc`: the listening DMail-compatible IMAP service (ports 143 and 993), run in the
+//! foreground by DWatch, systemd or init.
 //!
-//! The service is not built yet: this binary only answers `--help` and `--version`, and otherwise
-//! says so on stderr (it is never run by inetd, so stderr is the operator's terminal or log).
+//! This file only wires the modules together: the command line ([`cli`]), the accept loop and
+//! signals ([`service`]), the two ways of serving a connection ([`inproc`], [`spawn`]) and the
+//! connection counts ([`limits`]). It must never fork into the background or re-spawn itself
+//! (DWatch checks the PID in the pid file, dmail-conventions §10).
 #![deny(unsafe_code)]
+
+mod cli;
+mod inproc;
+mod limits;
+mod service;
+mod spawn;
+#[cfg(windows)]
+mod windows;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-/// The DMail-compatible IMAP service (not built yet).
-#[derive(Parser)]
-#[command(name = "imapdsvc", version, about)]
-struct Cli {}
-
 fn main() -> ExitCode {
-    let _cli = Cli::parse();
-    eprintln!("imapdsvc: the listening service is not built yet; run imapd from inetd");
-    ExitCode::FAILURE
+    let cli = cli::Cli::parse();
+    #[cfg(windows)]
+    if windows::run_as_service(&cli) {
+        return ExitCode::SUCCESS;
+    }
+    ExitCode::from(service::run(&cli))
 }

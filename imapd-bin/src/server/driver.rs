@@ -3,14 +3,18 @@
 //! failed login's pause, STARTTLS, the end of the connection). With TLS (STARTTLS, or
 //! `imapd --tls` from the first byte) the same loop runs over [`TlsConn`].
 //!
-//! This module owns the only blocking calls of server mode (poll, read, write, sleep). It reads
-//! fd 0 directly, without std's buffered stdin, so that poll never misses bytes already read
-//! and so that no plaintext can hide in a buffer of ours when TLS starts. It must never write
+//! This module owns the only blocking calls of server mode (poll, read, write, sleep) and the
+//! SIGTERM watch: signal-hook writes a byte to a socket pair that every wait polls, and the
+//! session then says `* BYE Server shutting down`, closes its mailbox, and the process exits 0
+//! (imapdsvc stops its spawned children this way). It reads fd 0 directly, without std's
+//! buffered stdin, so that poll never misses bytes already read and so that no plaintext can
+//! hide in a buffer of ours when TLS starts. It must never write
 //! to stderr, never push bytes into the session unless the session asked for input
 //! ([`Wait::Read`]), and never start TLS while any plaintext after `STARTTLS` is unread.
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
+use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,6 +52,8 @@ type Encrypted = TlsConn<File, File>;
 
 /// Runs `session` on stdin/stdout until the client leaves or the session ends it.
 pub(crate) fn drive<B: Backend>(mut session: Session<B>, tls: Encryption, log: Option<&Log>) {
+    let stop = watch_sigterm(log);
+    let stop = stop.as_ref();
     let mut buf = vec![0u8; READ_SIZE];
     let config = match tls {
         Encryption::Implicit(config) => {
@@ -55,7 +61,7 @@ pub(crate) fn drive<B: Backend>(mut session: Session<B>, tls: Encryption, log: O
                 // Before the greeting, so that it already leaves out STARTTLS and
                 // LOGINDISABLED.
                 session.tls_started();
-                serve(&mut session, conn, &mut buf, log);
+                serve(&mut session, conn, &mut buf, stop, log);
             } else {
                 session.hang_up();
             }
@@ -70,7 +76,16 @@ pub(crate) fn drive<B: Backend>(mut session: Session<B>, tls: Encryption, log: O
     let mut typed = TypedLines::new(io::stdin().is_terminal());
     let mut out = BufWriter::new(plain);
     let wait = session.run(Instant::now(), &mut out);
-    if run(&mut session, &mut out, wait, &mut buf, &mut typed, log) == Next::Close {
+    if run(
+        &mut session,
+        &mut out,
+        wait,
+        &mut buf,
+        &mut typed,
+        stop,
+        log,
+    ) == Next::Close
+    {
         return;
     }
     // STARTTLS was answered and flushed. fd 0 is read directly and every byte read was pushed,
@@ -94,20 +109,26 @@ pub(crate) fn drive<B: Backend>(mut session: Session<B>, tls: Encryption, log: O
     match start_tls(config, log) {
         Some(conn) => {
             session.tls_started();
-            serve(&mut session, conn, &mut buf, log);
+            serve(&mut session, conn, &mut buf, stop, log);
         }
         None => session.hang_up(),
     }
 }
 
 /// Serves the rest of the session over TLS, then sends `close_notify`.
-fn serve<B: Backend>(session: &mut Session<B>, conn: Encrypted, buf: &mut [u8], log: Option<&Log>) {
+fn serve<B: Backend>(
+    session: &mut Session<B>,
+    conn: Encrypted,
+    buf: &mut [u8],
+    stop: Option<&UnixStream>,
+    log: Option<&Log>,
+) {
     let mut out = BufWriter::with_capacity(TLS_WRITE_BUFFER, conn);
     // Bytes sent over TLS are never "typed": a terminal cannot speak TLS.
     let mut typed = TypedLines::new(false);
     let wait = session.run(Instant::now(), &mut out);
     // Under TLS the session never asks for STARTTLS again; either way, the connection ends.
-    let _ = run(session, &mut out, wait, buf, &mut typed, log);
+    let _ = run(session, &mut out, wait, buf, &mut typed, stop, log);
     let _ = out.flush();
     out.get_mut().close();
 }
@@ -150,8 +171,8 @@ enum Next {
 
 /// Where the session's bytes come from and go to: the plain socket or TLS over it.
 trait Link: Write {
-    /// Waits for input until `deadline`, then reads what there is.
-    fn receive(&mut self, buf: &mut [u8], deadline: Instant) -> Input;
+    /// Waits for input (or SIGTERM, on `stop`) until `deadline`, then reads what there is.
+    fn receive(&mut self, buf: &mut [u8], deadline: Instant, stop: Option<&UnixStream>) -> Input;
 }
 
 /// The plain socket: fd 0 read directly, stdout written.
@@ -170,18 +191,37 @@ impl Write for Plain {
 }
 
 impl Link for Plain {
-    fn receive(&mut self, buf: &mut [u8], deadline: Instant) -> Input {
-        read(buf, deadline)
+    fn receive(&mut self, buf: &mut [u8], deadline: Instant, stop: Option<&UnixStream>) -> Input {
+        match wait_input(deadline, stop) {
+            Input::Bytes(_) => read(buf),
+            other => other,
+        }
     }
 }
 
 impl Link for Encrypted {
-    fn receive(&mut self, buf: &mut [u8], deadline: Instant) -> Input {
-        match TlsConn::receive(self, buf, deadline) {
+    fn receive(&mut self, buf: &mut [u8], deadline: Instant, stop: Option<&UnixStream>) -> Input {
+        let input = |got: io::Result<Received>| match got {
             Ok(Received::Data(n)) => Input::Bytes(n),
             Ok(Received::Nothing) => Input::Nothing,
             Ok(Received::Closed) => Input::Gone(None),
             Err(e) => Input::Gone(Some(e)),
+        };
+        // Plaintext rustls already decrypted comes first: poll cannot see it. A deadline of
+        // now takes only that, without waiting.
+        match input(TlsConn::receive(self, buf, Instant::now())) {
+            Input::Nothing => {}
+            got => return got,
+        }
+        // The TLS layer reads a duplicate of fd 0, so fd 0 tells when records arrive.
+        match wait_input(deadline, stop) {
+            // Readable now: a millisecond lets the layer read and decrypt what came.
+            Input::Bytes(_) => input(TlsConn::receive(
+                self,
+                buf,
+                Instant::now() + Duration::from_millis(1),
+            )),
+            other => other,
         }
     }
 }
@@ -194,6 +234,7 @@ fn run<B: Backend, L: Link>(
     mut wait: io::Result<Wait>,
     buf: &mut [u8],
     typed: &mut TypedLines,
+    stop: Option<&UnixStream>,
     log: Option<&Log>,
 ) -> Next {
     loop {
@@ -209,7 +250,7 @@ fn run<B: Backend, L: Link>(
         };
         wait = match next {
             // Flushed above, so reading through the writer's inner link loses nothing.
-            Wait::Read { deadline } => match out.get_mut().receive(buf, deadline) {
+            Wait::Read { deadline } => match out.get_mut().receive(buf, deadline, stop) {
                 Input::Bytes(n) => {
                     session.push(typed.fix(&buf[..n]));
                     session.run(Instant::now(), out)
@@ -223,6 +264,10 @@ fn run<B: Backend, L: Link>(
                         session.timeout(now, out)
                     }
                 }
+                Input::Stop => {
+                    let _ = session.shut_down(out).and_then(|_| out.flush());
+                    return Next::Close;
+                }
                 Input::Gone(why) => {
                     if let (Some(log), Some(e)) = (log, why) {
                         log.info(format_args!("cannot read from the client: {e}"));
@@ -232,7 +277,10 @@ fn run<B: Backend, L: Link>(
                 }
             },
             Wait::Pause { until } => {
-                std::thread::sleep(until.saturating_duration_since(Instant::now()));
+                if stopped_within(stop, until) {
+                    let _ = session.shut_down(out).and_then(|_| out.flush());
+                    return Next::Close;
+                }
                 session.run(Instant::now(), out)
             }
             Wait::StartTls => return Next::StartTls,
@@ -291,27 +339,32 @@ enum Input {
     Nothing,
     /// End of file, or a read error (`Some`).
     Gone(Option<io::Error>),
+    /// SIGTERM came.
+    Stop,
 }
 
-/// Waits for input on fd 0 until `deadline`, then reads what there is.
-fn read(buf: &mut [u8], deadline: Instant) -> Input {
+/// Waits until fd 0 has input (`Bytes(0)`), SIGTERM comes on `stop`, or `deadline` passes.
+fn wait_input(deadline: Instant, stop: Option<&UnixStream>) -> Input {
     let stdin = io::stdin();
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
         return Input::Nothing;
     }
-    // poll's resolution is a millisecond: round up so that it does not wake just before.
-    let left = left.saturating_add(Duration::from_millis(1));
-    let timeout = Timespec::try_from(left).unwrap_or(Timespec {
-        tv_sec: i64::MAX,
-        tv_nsec: 0,
-    });
-    let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
-    match poll(&mut fds, Some(&timeout)) {
-        Ok(0) | Err(Errno::INTR) => return Input::Nothing,
-        Ok(_) => {}
-        Err(e) => return Input::Gone(Some(e.into())),
+    let mut fds = vec![PollFd::new(&stdin, PollFlags::IN)];
+    if let Some(stop) = stop {
+        fds.push(PollFd::new(stop, PollFlags::IN));
     }
+    match poll(&mut fds, Some(&timespec(left))) {
+        Ok(0) | Err(Errno::INTR) => Input::Nothing,
+        Ok(_) if fds.get(1).is_some_and(|f| !f.revents().is_empty()) => Input::Stop,
+        Ok(_) => Input::Bytes(0),
+        Err(e) => Input::Gone(Some(e.into())),
+    }
+}
+
+/// Reads what fd 0 has (after [`wait_input`] said it has something).
+fn read(buf: &mut [u8]) -> Input {
+    let stdin = io::stdin();
     loop {
         match rustix::io::read(&stdin, &mut *buf) {
             Ok(0) => return Input::Gone(None),
@@ -321,6 +374,57 @@ fn read(buf: &mut [u8], deadline: Instant) -> Input {
             Err(e) => return Input::Gone(Some(e.into())),
         }
     }
+}
+
+/// The read end of a socket pair that receives a byte on SIGTERM; `None` (logged) if the
+/// handler cannot be installed, and the signal then ends the process as by default.
+fn watch_sigterm(log: Option<&Log>) -> Option<UnixStream> {
+    let registered = UnixStream::pair().and_then(|(rx, tx)| {
+        signal_hook::low_level::pipe::register(signal_hook::consts::SIGTERM, tx)?;
+        Ok(rx)
+    });
+    match registered {
+        Ok(rx) => Some(rx),
+        Err(e) => {
+            if let Some(log) = log {
+                log.error(format_args!("cannot watch for SIGTERM: {e}"));
+            }
+            None
+        }
+    }
+}
+
+/// Waits until `until`, or less if SIGTERM comes first (then true).
+fn stopped_within(stop: Option<&UnixStream>, until: Instant) -> bool {
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        let Some(stop) = stop else {
+            std::thread::sleep(left);
+            return false;
+        };
+        let mut fds = [PollFd::new(stop, PollFlags::IN)];
+        match poll(&mut fds, Some(&timespec(left))) {
+            Ok(0) | Err(Errno::INTR) => {}
+            Ok(_) => return true,
+            Err(_) => {
+                std::thread::sleep(left);
+                return false;
+            }
+        }
+    }
+}
+
+/// A poll timeout, rounded up a millisecond (poll's resolution) so that it does not wake just
+/// before.
+fn timespec(left: Duration) -> Timespec {
+    let left = left.saturating_add(Duration::from_millis(1));
+    Timespec::try_from(left).unwrap_or(Timespec {
+        tv_sec: i64::MAX,
+        tv_nsec: 0,
+    })
 }
 
 #[cfg(test)]

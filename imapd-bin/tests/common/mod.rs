@@ -1,7 +1,9 @@
 //! What the server tests share: a temporary spool with a dmail.conf using dmail-auth's fake
 //! external authenticator (user `alice`, password `pw`, mail under the spool by the config's
 //! layout), fixture mail written straight into drop files, deliveries through dmail-store's
-//! `deliver` example, and `imapd -i CONF` started with pipes or with a socket as stdin/stdout.
+//! `deliver` example, and `imapd -i CONF` started with pipes or with a socket as stdin/stdout,
+//! or a TCP client of a running imapdsvc ([`Server::tcp`]). imapdsvc's tests include this file
+//! and [`transcript`] with `#[path]`.
 //!
 //! It never touches a real spool and never needs root (external logins do not switch user).
 
@@ -9,7 +11,10 @@
 // uses every helper.
 #![allow(clippy::expect_used, dead_code)]
 
+pub(crate) mod transcript;
+
 use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -49,6 +54,30 @@ pub(crate) fn example(package: &str, name: &str) -> PathBuf {
     }
     assert!(path.exists(), "{} is not built", path.display());
     path
+}
+
+/// The `imapd` binary: cargo's own path in imapd-bin's tests; elsewhere the one in the target
+/// directory, brought up to date once per test process.
+pub(crate) fn imapd_exe() -> PathBuf {
+    if let Some(path) = option_env!("CARGO_BIN_EXE_imapd") {
+        return PathBuf::from(path);
+    }
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "imapd-bin", "--bin", "imapd"])
+            .status()
+            .expect("run cargo");
+        assert!(
+            status.success(),
+            "cargo build -p imapd-bin --bin imapd failed"
+        );
+    });
+    let exe = std::env::current_exe().expect("current exe");
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir")
+        .join("imapd")
 }
 
 /// A spool, a log directory and a dmail.conf in a temporary directory.
@@ -100,7 +129,13 @@ impl Spool {
 
     /// The server's log so far.
     pub(crate) fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("log").join("imapd.log")).unwrap_or_default()
+        self.log_named("imapd")
+    }
+
+    /// Log `NAME.log` so far (`imapdsvc` for the service).
+    pub(crate) fn log_named(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join("log").join(format!("{name}.log")))
+            .unwrap_or_default()
     }
 
     /// Appends `message` (LF line ends) to a user's drop file as an mbox message with a fixed
@@ -203,17 +238,20 @@ impl Spool {
     }
 
     fn command(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_imapd"));
+        let mut cmd = Command::new(imapd_exe());
         cmd.arg("-i").arg(&self.config).env("TZ", "UTC");
         cmd
     }
 }
 
-/// A running `imapd` on pipes: stdout is read by a thread, so lines can be awaited with a
-/// timeout.
+/// A running `imapd` on pipes, or a TCP connection to imapdsvc: output is read by a thread,
+/// so lines can be awaited with a timeout.
 pub(crate) struct Server {
-    pub(crate) child: Child,
-    stdin: Option<std::process::ChildStdin>,
+    /// The `imapd` process; `None` for a TCP connection.
+    pub(crate) child: Option<Child>,
+    stdin: Option<Box<dyn Write + Send>>,
+    /// The TCP connection, to half-close it when the client hangs up.
+    socket: Option<TcpStream>,
     output: Receiver<Vec<u8>>,
     buffer: Vec<u8>,
     eof: bool,
@@ -222,38 +260,69 @@ pub(crate) struct Server {
 
 impl Server {
     fn new(mut child: Child) -> Server {
-        let stdin = child.stdin.take();
-        let mut stdout = child.stdout.take().expect("stdout");
+        let stdin = child
+            .stdin
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Write + Send>);
+        let stdout = child.stdout.take().expect("stdout");
         let mut stderr = child.stderr.take().expect("stderr");
-        let (tx, output) = channel();
-        std::thread::spawn(move || {
-            let mut buf = vec![0u8; 65536];
-            loop {
-                match stdout.read(&mut buf) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => {
-                        if tx.send(buf[..n].to_vec()).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        });
         let stderr = std::thread::spawn(move || {
             let mut all = Vec::new();
             let _ = stderr.read_to_end(&mut all);
             all
         });
         Server {
-            child,
+            child: Some(child),
             stdin,
-            output,
+            socket: None,
+            output: reader(stdout),
             buffer: Vec::new(),
             eof: false,
             stderr: Some(stderr),
         }
     }
 
+    /// A client of the server listening at `addr` (imapdsvc).
+    pub(crate) fn tcp(addr: std::net::SocketAddr) -> Server {
+        let stream = TcpStream::connect(addr).expect("connect to imapdsvc");
+        let input = stream.try_clone().expect("clone socket");
+        Server {
+            child: None,
+            stdin: Some(Box::new(stream.try_clone().expect("clone socket"))),
+            socket: Some(stream),
+            output: reader(input),
+            buffer: Vec::new(),
+            eof: false,
+            stderr: None,
+        }
+    }
+
+    /// The `imapd` process's id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.as_ref().expect("an imapd process").id()
+    }
+}
+
+/// A thread reading `from` into a channel until end of file.
+fn reader(mut from: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
+    let (tx, output) = channel();
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 65536];
+        loop {
+            match from.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if tx.send(buf[..n].to_vec()).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    output
+}
+
+impl Server {
     /// Sends bytes to the server; false when it no longer reads.
     pub(crate) fn send(&mut self, bytes: &[u8]) -> bool {
         match &mut self.stdin {
@@ -262,9 +331,12 @@ impl Server {
         }
     }
 
-    /// Closes the server's stdin (the client hangs up).
+    /// Closes the server's stdin (the client hangs up; over TCP, a half-close).
     pub(crate) fn close_input(&mut self) {
         self.stdin = None;
+        if let Some(socket) = &self.socket {
+            let _ = socket.shutdown(std::net::Shutdown::Write);
+        }
     }
 
     /// The next line (CRLF included, as sent), or what arrived before `timeout` (possibly
@@ -348,16 +420,20 @@ impl Server {
 
     /// Waits for the process to end (killing it after `timeout`) and returns its exit code
     /// and everything it wrote to stderr.
+    /// Over TCP there is no process: `(None, empty)` once the client side is closed.
     pub(crate) fn finish(&mut self, timeout: Duration) -> (Option<i32>, Vec<u8>) {
-        self.stdin = None;
+        self.close_input();
         let end = Instant::now() + timeout;
+        let Some(child) = &mut self.child else {
+            return (None, Vec::new());
+        };
         let status = loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
+            if let Some(status) = child.try_wait().expect("wait") {
                 break status.code();
             }
             if Instant::now() >= end {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
+                let _ = child.kill();
+                let _ = child.wait();
                 break None;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -372,7 +448,7 @@ impl Server {
 
     /// The peak resident set size of the running process, in kbytes (Linux `VmHWM`).
     pub(crate) fn peak_rss_kbytes(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmHWM:"))
@@ -382,8 +458,10 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 

@@ -58,6 +58,11 @@ impl<B: Backend> Session<B> {
                         "Your mail cannot be served now; ask your administrator".to_owned(),
                         false,
                     ),
+                    LoginFailureKind::Limit => (
+                        Some("LIMIT"),
+                        "Too many sessions for this user".to_owned(),
+                        false,
+                    ),
                     LoginFailureKind::Fatal => (None, String::new(), true),
                 };
                 if fatal {
