@@ -49,6 +49,15 @@ pub(crate) struct Cli {
     /// this process
     #[arg(long, value_enum, default_value_t = ModeChoice::Auto)]
     pub(crate) mode: ModeChoice,
+
+    /// Try it out: serve a throwaway spool (user demo, password demo, a few messages) on
+    /// 127.0.0.1:1143 until Ctrl-C, then remove it
+    #[arg(long, conflicts_with_all = ["config", "listen", "listen_tls", "pidfile", "imapd"])]
+    pub(crate) demo: bool,
+
+    /// The demo's external authenticator (the demo runs this itself)
+    #[arg(long = "demo-authenticator", hide = true)]
+    pub(crate) demo_authenticator: bool,
 }
 
 /// `--mode`.

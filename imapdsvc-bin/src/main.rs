@@ -2,12 +2,13 @@
 //! foreground by DWatch, systemd or init.
 //!
 //! This file only wires the modules together: the command line ([`cli`]), the accept loop and
-//! signals ([`service`]), the two ways of serving a connection ([`inproc`], [`spawn`]) and the
-//! connection counts ([`limits`]). It must never fork into the background or re-spawn itself
+//! signals ([`service`]), the two ways of serving a connection ([`inproc`], [`spawn`]), the
+//! connection counts ([`limits`]) and the one-command demo ([`demo`]). It must never fork into the background or re-spawn itself
 //! (DWatch checks the PID in the pid file, dmail-conventions §10).
 #![deny(unsafe_code)]
 
 mod cli;
+mod demo;
 mod inproc;
 mod limits;
 mod service;
@@ -21,6 +22,12 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    if cli.demo_authenticator {
+        return demo::authenticator_main();
+    }
+    if cli.demo {
+        return demo::run();
+    }
     #[cfg(windows)]
     if windows::run_as_service(&cli) {
         return ExitCode::SUCCESS;
