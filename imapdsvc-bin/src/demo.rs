@@ -224,13 +224,13 @@ pub(crate) fn run() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let cli = crate::cli::Cli {
+    let cli = imapdsvc_bin::cli::Cli {
         config: Some(demo.config.clone()),
         listen: vec![demo.listen],
         listen_tls: Vec::new(),
         pidfile: None,
         imapd: None,
-        mode: crate::cli::ModeChoice::InProcess,
+        mode: imapdsvc_bin::cli::ModeChoice::InProcess,
         demo: false,
         demo_authenticator: false,
     };

@@ -7,7 +7,6 @@
 //! (DWatch checks the PID in the pid file, dmail-conventions §10).
 #![deny(unsafe_code)]
 
-mod cli;
 mod demo;
 mod inproc;
 mod limits;
@@ -19,6 +18,7 @@ mod windows;
 use std::process::ExitCode;
 
 use clap::Parser;
+use imapdsvc_bin::cli;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

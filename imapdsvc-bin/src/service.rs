@@ -26,10 +26,10 @@ use imapd_bin::log::Log;
 use rustix::event::{PollFd, PollFlags, poll};
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
 
-use crate::cli::{Cli, ModeChoice};
 use crate::inproc::{self, Connection};
 use crate::limits::{Counts, Refusal};
 use crate::spawn::Children;
+use imapdsvc_bin::cli::{Cli, ModeChoice};
 
 /// From SIGTERM to exit, at most (DWatch and init wait 10 s before killing).
 pub(crate) const STOP_DEADLINE: Duration = Duration::from_secs(9);

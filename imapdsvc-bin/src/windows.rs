@@ -16,7 +16,7 @@ use windows_service::service::{
 use windows_service::service_control_handler::{self, ServiceControlHandlerResult};
 use windows_service::{define_windows_service, service_dispatcher};
 
-use crate::cli::Cli;
+use imapdsvc_bin::cli::Cli;
 
 const NAME: &str = "imapdsvc";
 

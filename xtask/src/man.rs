@@ -14,10 +14,9 @@ use clap_mangen::Man;
 /// project prefix that reads badly after the page's `v`).
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The programs that get a manual page. imapdsvc joins when its crate exposes its command line
-/// the way imapd's does (`imapdsvc_bin::cli::command()`).
+/// The programs that get a manual page.
 pub(crate) fn commands() -> Vec<clap::Command> {
-    vec![imapd_bin::cli::command()]
+    vec![imapd_bin::cli::command(), imapdsvc_bin::cli::command()]
 }
 
 /// Writes every page of every program in [`commands`] into `out` (created if missing) and
@@ -110,8 +109,25 @@ mod tests {
                 "imapd-auth-test.8",
                 "imapd-check-config.8",
                 "imapd-whereis.8",
-                "imapd.8"
+                "imapd.8",
+                "imapdsvc.8"
             ]
+        );
+        let svc = std::fs::read_to_string(dir.path().join("imapdsvc.8")).expect("read page");
+        let svc = svc.replace("\\-", "-");
+        for option in [
+            "--listen",
+            "--listen-tls",
+            "--pidfile",
+            "--imapd",
+            "--mode",
+            "--demo",
+        ] {
+            assert!(svc.contains(option), "{option}: {svc}");
+        }
+        assert!(
+            !svc.contains("--demo-authenticator"),
+            "a hidden flag is documented"
         );
         let whereis =
             std::fs::read_to_string(dir.path().join("imapd-whereis.8")).expect("read page");
