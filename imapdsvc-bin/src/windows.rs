@@ -2,8 +2,8 @@
 //! the foreground instead). Thin glue over the windows-service crate: report Running, run the
 //! service loop, report Stopped when it returns; a Stop request ends the process.
 //!
-//! Untested: the workspace cannot be built for Windows on Linux (the Unix-only authentication
-//! and store code are not gated). This module must never hold service logic of its own; every
+//! Untested: imapdsvc cannot be built for Windows yet (dmail-store and imapd-bin use Unix-only
+//! calls; only dmail-conf and dmail-auth build for it). This module must never hold service logic of its own; every
 //! decision stays in portable code.
 
 use std::ffi::OsString;
