@@ -56,15 +56,29 @@ fn install(mode: u32) -> Option<(TempDir, PathBuf)> {
 }
 
 /// Runs `bin` with real (and, without set-id bits, effective) ids of `nobody`.
+///
+/// The copy of the binary was just written by this test process; a child forked by another
+/// test thread at that moment inherits the open file until it execs, and exec of the copy then
+/// fails with ETXTBSY ("Text file busy"). That is the test harness's race, not imapd's, so the
+/// run is retried a few times when setpriv reports it.
 fn as_nobody(bin: &Path, args: &[&str]) -> Output {
-    Command::new("setpriv")
-        .arg(format!("--reuid={NOBODY}"))
-        .arg(format!("--regid={NOBODY}"))
-        .arg("--clear-groups")
-        .arg(bin)
-        .args(args)
-        .output()
-        .expect("run setpriv (util-linux), needed for this test when run as root")
+    let mut tries = 0;
+    loop {
+        let out = Command::new("setpriv")
+            .arg(format!("--reuid={NOBODY}"))
+            .arg(format!("--regid={NOBODY}"))
+            .arg("--clear-groups")
+            .arg(bin)
+            .args(args)
+            .output()
+            .expect("run setpriv (util-linux), needed for this test when run as root");
+        tries += 1;
+        let busy = String::from_utf8_lossy(&out.stderr).contains("Text file busy");
+        if !busy || tries == 20 {
+            return out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 fn is_root() -> bool {
