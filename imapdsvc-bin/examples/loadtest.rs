@@ -450,7 +450,7 @@ fn timed<S: Read + Write>(
 /// One client's mixed loop until `deadline`, as user `user`.
 fn mixed_client(addr: SocketAddr, user: usize, deadline: Instant) -> Tally {
     let mut t = Tally::default();
-    let mut rng = mbox_fixture::Rng(0x2545_F491_4F6C_DD1D ^ (user as u64 + 1) * 7919);
+    let mut rng = mbox_fixture::Rng(0x2545_F491_4F6C_DD1D ^ ((user as u64 + 1) * 7919));
     let message = format!(
         "From: load@example.com\r\nTo: {}@example.com\r\nSubject: load test\r\n\
          Date: Sat, 1 Feb 2020 10:00:00 +0000\r\n\r\nA small appended message.\r\n",
