@@ -23,6 +23,10 @@
 //! - `--mode raw`: answer `--reply TEXT` exactly, with `\s`, `\n` and `\r` in TEXT decoded to
 //!   space, LF and CR (a TEXT without a final `\n` gets none; command lines are split on blanks,
 //!   hence `\s`).
+//! - `--mode passwd --passwd FILE`: answer `check USER PASSWORD [IP]` from a passwd-format
+//!   file (`user:hash[:...]` lines, read once at start), verifying the password against the
+//!   crypt(3) hash (`$6$` and the rest, as `vdomain_passwd` does): `+OK USER config` on a match,
+//!   `-ERR bad password` or `-ERR unknown user` otherwise (the load test's authenticator).
 //! - `--data N`: send N `+DATA line I` lines before each answer.
 //! - `--exit-after N`: exit after answering N requests.
 //! - `--ignore-exit`: do not exit on `exit` (wait for stdin to close instead).
@@ -44,6 +48,7 @@ enum Mode {
     Dead,
     Long,
     Raw,
+    Passwd,
 }
 
 struct Options {
@@ -54,6 +59,7 @@ struct Options {
     reply: String,
     exit_after: Option<usize>,
     ignore_exit: bool,
+    passwd: Vec<(Vec<u8>, String)>,
 }
 
 fn usage(why: &str) -> ! {
@@ -70,6 +76,7 @@ fn options() -> Options {
         reply: String::new(),
         exit_after: None,
         ignore_exit: false,
+        passwd: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -86,6 +93,7 @@ fn options() -> Options {
                     "dead" => Mode::Dead,
                     "long" => Mode::Long,
                     "raw" => Mode::Raw,
+                    "passwd" => Mode::Passwd,
                     _ => usage("unknown mode"),
                 }
             }
@@ -99,6 +107,19 @@ fn options() -> Options {
             }
             "--exit-after" => o.exit_after = Some(number(value()) as usize),
             "--ignore-exit" => o.ignore_exit = true,
+            "--passwd" => {
+                let text = std::fs::read_to_string(value())
+                    .unwrap_or_else(|_| usage("cannot read the passwd file"));
+                o.passwd = text
+                    .lines()
+                    .filter_map(|line| {
+                        let mut fields = line.split(':');
+                        let user = fields.next()?;
+                        let hash = fields.next()?;
+                        Some((user.as_bytes().to_vec(), hash.to_owned()))
+                    })
+                    .collect();
+            }
             "--pid-file" => {
                 let path = value();
                 std::fs::write(path, std::process::id().to_string())
@@ -108,6 +129,19 @@ fn options() -> Options {
         }
     }
     o
+}
+
+/// The passwd file's answer to `check USER PASSWORD [IP]`.
+fn passwd(entries: &[(Vec<u8>, String)], user: &[u8], password: &[u8]) -> String {
+    match entries.iter().find(|(u, _)| u == user) {
+        Some((_, hash))
+            if dmail_auth::hash::verify(&dmail_auth::Password::new(password.to_vec()), hash) =>
+        {
+            format!("+OK {} config\n", String::from_utf8_lossy(user))
+        }
+        Some(_) => "-ERR bad password\n".to_owned(),
+        None => "-ERR unknown user\n".to_owned(),
+    }
 }
 
 /// The table's answer to `check USER PASSWORD [IP]`.
@@ -185,6 +219,7 @@ fn main() {
                 Mode::Dead => "-DEAD database down\n".to_owned(),
                 Mode::Long => format!("+OK bob /{}\n", "x".repeat(2000)),
                 Mode::Raw => o.reply.clone(),
+                Mode::Passwd => passwd(&o.passwd, words[1], words[2]),
             },
             _ => "-ERR unknown request\n".to_owned(),
         };

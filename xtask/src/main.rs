@@ -1,7 +1,7 @@
 //! Developer tasks for the dmail-imapd workspace, run as `cargo xtask <task>`.
 //!
 //! This crate owns developer-side automation only: the local CI gate (`ci`),
-//! benchmark runs (`bench`), time-boxed fuzzing (`fuzz --time N`), manual pages (`man`, in
+//! benchmark runs (`bench`), the comparison load test against Dovecot (`loadtest`), time-boxed fuzzing (`fuzz --time N`), manual pages (`man`, in
 //! [`man`]) and the release archive (`dist`, packed by [`dist`]). It drives `cargo` from the
 //! outside and must never ship in the product or be needed at runtime: no other crate may
 //! depend on it. CI itself runs `.ci/run`, which mirrors the `ci` and `fuzz` step lists (plus
@@ -27,6 +27,13 @@ tasks:
     bench [ARGS...]  cargo bench --workspace, passing ARGS through after `--` (dmail.conf
                      parsing, logins, the mbox engine, the IMAP session, imapd under inetd;
                      e.g. `cargo xtask bench --warm-up-time 1 --measurement-time 3`)
+    loadtest [ARGS...]
+                     release-build imapdsvc, the fake authenticator and
+                     imapdsvc-bin/examples/loadtest.rs, then run the load test: mixed commands
+                     from concurrent clients, idle memory per connection and 10,000 idle
+                     connections, against imapdsvc and (when installed, as root) a Dovecot of
+                     its own on loopback; ARGS go to it (--users 20 --clients 20 --secs 10
+                     --idle 1000 --many 10000 --no-dovecot)
     fuzz [--time N]  every target in fuzz/fuzz_targets/ for N seconds each (default 60; a bare
                      N works too), on the stable toolchain without a sanitizer
                      (`cargo fuzz run -s none TARGET -- -max_total_time=N`); installs
@@ -139,6 +146,60 @@ fn bench_step(mut extra: Vec<OsString>) -> Step {
         step.args.extend(extra);
     }
     step
+}
+
+/// The `loadtest` task: a release build of the three programs, then the load test run with
+/// their paths and `extra`.
+fn loadtest(extra: &[OsString]) -> ExitCode {
+    let Some(root) = workspace_root() else {
+        return ExitCode::from(1);
+    };
+    let build = run(&[Step::new(
+        &[],
+        &[
+            "build",
+            "--release",
+            "-p",
+            "imapdsvc-bin",
+            "--bin",
+            "imapdsvc",
+            "--example",
+            "loadtest",
+            "-p",
+            "dmail-auth",
+            "--example",
+            "fake_authent",
+        ],
+    )]);
+    if build != ExitCode::SUCCESS {
+        return build;
+    }
+    let release = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map_or_else(|| root.join("target"), |dir| root.join(dir))
+        .join("release");
+    let program = release.join("examples").join("loadtest");
+    println!("==> {}", program.display());
+    let status = Command::new(&program)
+        .arg("--bin")
+        .arg(release.join("imapdsvc"))
+        .arg("--authent")
+        .arg(release.join("examples").join("fake_authent"))
+        .args(extra)
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .status();
+    match status {
+        Ok(status) if status.success() => ExitCode::SUCCESS,
+        Ok(status) => {
+            eprintln!("xtask: the load test failed: {status}");
+            ExitCode::from(1)
+        }
+        Err(err) => {
+            eprintln!("xtask: cannot run {}: {err}", program.display());
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// The fuzz targets: every `*.rs` file in `fuzz/fuzz_targets/`, by name, so a new target is
@@ -374,6 +435,7 @@ fn main() -> ExitCode {
         Some("ci") if rest.is_empty() => run(&ci_steps()),
         Some("ci") => usage_error("`ci` takes no arguments"),
         Some("bench") => run(&[bench_step(rest)]),
+        Some("loadtest") => loadtest(&rest),
         Some("fuzz") => fuzz(&rest),
         Some("man") => man_task(&rest),
         Some("dist") => dist_task(&rest),
