@@ -367,8 +367,10 @@ impl Authenticator for SharedHelper {
     }
 }
 
-/// How many sessions each user has logged in, shared by imapdsvc's in-process sessions
-/// (`imapd_max_connections_per_user`). Cloning shares the count.
+/// How many sessions each user has logged in (`imapd_max_connections_per_user`), shared by
+/// imapdsvc's in-process sessions (a count in memory; cloning shares it) or by the `imapd`
+/// processes imapdsvc spawns ([`UserSessions::in_directory`]: one lock file per session slot,
+/// so the count is kept by the kernel and a process that dies frees its slot).
 ///
 /// ```
 /// use imapd_bin::backend::UserSessions;
@@ -381,9 +383,31 @@ impl Authenticator for SharedHelper {
 #[derive(Clone, Debug, Default)]
 pub struct UserSessions {
     counts: Arc<Mutex<HashMap<String, u32>>>,
+    /// Slot files instead of the in-memory count.
+    directory: Option<std::path::PathBuf>,
 }
 
 impl UserSessions {
+    /// Sessions counted across processes: a session of `user` holds an exclusive `flock` on
+    /// one of the files `DIR/USER.0` … `DIR/USER.(limit-1)` until it ends. `DIR` must be
+    /// private to the service (imapdsvc makes it, mode 0700); the slot is taken before a user
+    /// switch and held after it, since a lock belongs to the open file.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let users = imapd_bin::backend::UserSessions::in_directory(dir.path().to_path_buf());
+    /// let a = users.enter("bob", 1).unwrap();
+    /// assert!(users.enter("bob", 1).is_none());
+    /// drop(a);
+    /// assert!(users.enter("bob", 1).is_some());
+    /// ```
+    pub fn in_directory(directory: std::path::PathBuf) -> UserSessions {
+        UserSessions {
+            counts: Arc::default(),
+            directory: Some(directory),
+        }
+    }
+
     /// Counts one more session of `user`, unless it already has `limit`; the session is
     /// counted until the returned slot is dropped.
     ///
@@ -392,6 +416,9 @@ impl UserSessions {
     /// assert!(users.enter("bob", 0).is_none());
     /// ```
     pub fn enter(&self, user: &str, limit: u32) -> Option<UserSlot> {
+        if let Some(dir) = &self.directory {
+            return Self::enter_file(dir, user, limit);
+        }
         let mut counts = self.lock();
         let n = counts.entry(user.to_owned()).or_insert(0);
         if *n >= limit {
@@ -399,12 +426,47 @@ impl UserSessions {
         }
         *n += 1;
         Some(UserSlot {
-            users: self.clone(),
-            user: user.to_owned(),
+            held: Held::Count {
+                users: self.clone(),
+                user: user.to_owned(),
+            },
         })
     }
 
-    /// How many sessions `user` has now.
+    /// A free slot file of `user` in `dir`, locked; `None` when all `limit` are held (or
+    /// cannot be made: a limit that cannot be checked refuses rather than lets everyone in).
+    fn enter_file(dir: &std::path::Path, user: &str, limit: u32) -> Option<UserSlot> {
+        use std::os::unix::fs::OpenOptionsExt;
+        // The system name may hold characters a file name cannot: every byte outside
+        // [A-Za-z0-9._-] is written %XX, so two users never share a slot file.
+        let mut name = String::new();
+        for b in user.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-') && !name.is_empty() {
+                name.push(char::from(b));
+            } else {
+                name.push_str(&format!("%{b:02X}"));
+            }
+        }
+        for i in 0..limit {
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+                .open(dir.join(format!("{name}.{i}")))
+                .ok()?;
+            if file.try_lock().is_ok() {
+                return Some(UserSlot {
+                    held: Held::File(file),
+                });
+            }
+        }
+        None
+    }
+
+    /// How many sessions `user` has now (the in-memory count; slot files are not counted).
     ///
     /// ```
     /// let users = imapd_bin::backend::UserSessions::default();
@@ -431,17 +493,27 @@ impl UserSessions {
 /// ```
 #[derive(Debug)]
 pub struct UserSlot {
-    users: UserSessions,
-    user: String,
+    held: Held,
+}
+
+/// What a slot holds: a place in the in-memory count, or a locked slot file (unlocked when
+/// it is closed).
+#[derive(Debug)]
+enum Held {
+    Count { users: UserSessions, user: String },
+    File(#[allow(dead_code)] std::fs::File),
 }
 
 impl Drop for UserSlot {
     fn drop(&mut self) {
-        let mut counts = self.users.lock();
-        if let Some(n) = counts.get_mut(&self.user) {
+        let Held::Count { users, user } = &self.held else {
+            return;
+        };
+        let mut counts = users.lock();
+        if let Some(n) = counts.get_mut(user) {
             *n = n.saturating_sub(1);
             if *n == 0 {
-                counts.remove(&self.user);
+                counts.remove(user);
             }
         }
     }

@@ -37,6 +37,11 @@ pub struct Cli {
     #[arg(long)]
     pub tls: bool,
 
+    /// Server mode only, set by imapdsvc when it spawns imapd: count this session in the slot
+    /// files of DIR against imapd_max_connections_per_user
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub session_slots: Option<std::path::PathBuf>,
+
     /// The admin subcommand; without one, imapd serves the client on stdin and stdout
     #[command(subcommand)]
     pub command: Option<Command>,

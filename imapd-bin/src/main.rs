@@ -44,24 +44,32 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
         }
     };
-    if cli.tls && cli.command.is_some() {
+    if (cli.tls || cli.session_slots.is_some()) && cli.command.is_some() {
         // clap cannot tie a top-level flag to the absence of a subcommand; say it its way.
         let e = Cli::command().error(
             clap::error::ErrorKind::ArgumentConflict,
-            "--tls is for server mode: it cannot be used with a subcommand",
+            "--tls and --session-slots are for server mode: they cannot be used with a \
+             subcommand",
         );
         let _ = e.print();
         return ExitCode::from(EXIT_USAGE);
     }
-    let decision = privilege::decide(Ids::current(), cli.config.is_some(), cli.command.is_some());
+    // --session-slots makes root create files where it says: as privileged as -i.
+    let decision = privilege::decide(
+        Ids::current(),
+        cli.config.is_some() || cli.session_slots.is_some(),
+        cli.command.is_some(),
+    );
     if decision == Decision::Refuse {
         return fail(privilege::REFUSAL, EXIT_USAGE);
     }
     let Some(command) = cli.command else {
-        return ExitCode::from(match server::serve(cli.config, cli.tls) {
-            server::Ended::Served => EXIT_OK,
-            server::Ended::Refused => EXIT_FAILURE,
-        });
+        return ExitCode::from(
+            match server::serve(cli.config, cli.tls, cli.session_slots) {
+                server::Ended::Served => EXIT_OK,
+                server::Ended::Refused => EXIT_FAILURE,
+            },
+        );
     };
     let config_path = cli
         .config

@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use camino::Utf8PathBuf;
 use dmail_conf::{Config, Platform, ip_text};
-use imapd_bin::backend::ServerBackend;
+use imapd_bin::backend::{ServerBackend, UserSessions};
 use imapd_bin::log::{self, Log};
 use imapd_bin::setup::{load_config, options};
 use imapd_proto::session::Session;
@@ -44,7 +44,11 @@ pub(crate) enum Ended {
 /// Serves one connection on stdin/stdout with the configuration at `config_path` (the
 /// platform's default when `None`); with `implicit_tls` (`imapd --tls`) the connection is TLS
 /// from the first byte.
-pub(crate) fn serve(config_path: Option<Utf8PathBuf>, implicit_tls: bool) -> Ended {
+pub(crate) fn serve(
+    config_path: Option<Utf8PathBuf>,
+    implicit_tls: bool,
+    session_slots: Option<std::path::PathBuf>,
+) -> Ended {
     silence_stderr();
     let platform = Platform::current();
     let config_path = config_path.unwrap_or_else(|| dmail_conf::defaults::config_path(platform));
@@ -87,7 +91,11 @@ pub(crate) fn serve(config_path: Option<Utf8PathBuf>, implicit_tls: bool) -> End
         }
     };
     let options = options(&config, matches!(tls, Encryption::StartTls(_)));
-    let backend = ServerBackend::new(config, log.clone(), addresses.client, addresses.local);
+    let mut backend = ServerBackend::new(config, log.clone(), addresses.client, addresses.local);
+    if let Some(dir) = session_slots {
+        // Spawned by imapdsvc: the per-user limit is kept across its imapd processes.
+        backend = backend.with_user_sessions(UserSessions::in_directory(dir));
+    }
     let session = Session::new(backend, options, Instant::now());
     driver::drive(session, tls, log.as_ref());
     Ended::Served

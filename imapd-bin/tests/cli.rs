@@ -121,7 +121,10 @@ fn tls_is_for_server_mode_only() {
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--tls is for server mode"), "{err}");
+    assert!(
+        err.contains("--tls and --session-slots are for server mode"),
+        "{err}"
+    );
     // After the subcommand it is not one of the subcommand's options either.
     let out = imapd(&["check-config", "--tls"]);
     assert_eq!(out.status.code(), Some(2));

@@ -235,6 +235,9 @@ struct Service {
     counts: Counts,
     users: UserSessions,
     children: Children,
+    /// Spawn mode: the private directory of the slot files through which the spawned imapd
+    /// processes keep `imapd_max_connections_per_user` between them (removed at exit).
+    slots: Option<tempfile::TempDir>,
     /// Read end polled by every in-process session; the write end is dropped to stop them.
     stop_rx: Arc<OwnedFd>,
     stop_tx: Option<UnixStream>,
@@ -311,6 +314,21 @@ pub(crate) fn run(cli: &Cli) -> u8 {
         Ok(p) => p,
         Err(e) => return fatal(log.as_ref(), &format!("cannot make a socket pair: {e}")),
     };
+    let slots = match &mode {
+        Mode::Spawn { .. } => match tempfile::Builder::new()
+            .prefix("imapdsvc-sessions-")
+            .tempdir()
+        {
+            Ok(dir) => Some(dir),
+            Err(e) => {
+                return fatal(
+                    log.as_ref(),
+                    &format!("cannot make the session slot directory: {e}"),
+                );
+            }
+        },
+        Mode::InProcess => None,
+    };
     let mut service = Service {
         cli_listen: wanted,
         config_path,
@@ -320,6 +338,7 @@ pub(crate) fn run(cli: &Cli) -> u8 {
         counts: Counts::default(),
         users: UserSessions::default(),
         children: Children::default(),
+        slots,
         stop_rx: Arc::new(OwnedFd::from(stop_rx)),
         stop_tx: Some(stop_tx),
         next_id: 0,
@@ -471,9 +490,15 @@ impl Service {
         let local = stream.local_addr().ok().map(|a| a.ip().to_canonical());
         match &self.mode {
             Mode::Spawn { imapd } => {
-                let started =
-                    self.children
-                        .start(imapd, self.config_path.as_std_path(), stream, tls, slot);
+                let slots = self.slots.as_ref().map(tempfile::TempDir::path);
+                let started = self.children.start(
+                    imapd,
+                    self.config_path.as_std_path(),
+                    slots,
+                    stream,
+                    tls,
+                    slot,
+                );
                 if let Some(log) = log {
                     match started {
                         Ok(pid) => log.debug(format_args!(

@@ -25,11 +25,13 @@ pub(crate) struct Children {
 }
 
 impl Children {
-    /// Starts `imapd -i config` on `stream`; `tls` adds `--tls` (implicit TLS).
+    /// Starts `imapd -i config` on `stream`; `tls` adds `--tls` (implicit TLS), `slots`
+    /// `--session-slots DIR` (the per-user limit kept between the spawned processes).
     pub(crate) fn start(
         &mut self,
         imapd: &Path,
         config: &Path,
+        slots: Option<&Path>,
         stream: TcpStream,
         tls: bool,
         slot: Slot,
@@ -40,6 +42,9 @@ impl Children {
         cmd.arg("-i").arg(config);
         if tls {
             cmd.arg("--tls");
+        }
+        if let Some(dir) = slots {
+            cmd.arg("--session-slots").arg(dir);
         }
         let child = cmd
             .stdin(Stdio::from(socket))

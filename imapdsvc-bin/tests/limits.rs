@@ -50,10 +50,13 @@ fn total_and_per_address_limits_at_accept() {
     assert!(log.contains("(imapd_max_connections)"), "{log}");
 }
 
-#[test]
-fn per_user_limit_at_login() {
+// In-process sessions share a count; spawned imapd processes share slot files in a directory
+// imapdsvc makes (`imapd --session-slots DIR`).
+#[test_case::test_case("in-process" ; "in process")]
+#[test_case::test_case("spawn" ; "spawned imapd processes")]
+fn per_user_limit_at_login(mode: &str) {
     let spool = Spool::new("imapd_max_connections_per_user 1\n");
-    let service = Svc::start(&spool, "in-process");
+    let service = Svc::start(&spool, mode);
     let mut first = service.connect();
     until(&mut first, "* OK");
     assert!(first.send(b"a LOGIN alice pw\r\n"));
