@@ -116,6 +116,33 @@ impl TlsError {
     }
 }
 
+/// Whether plaintext waits in `session` at the moment TLS is to start (after the OK to
+/// STARTTLS was flushed). Every byte read was pushed into the session, so its framer is the
+/// only place such bytes can be; a byte read as if it came over TLS is the whole attack
+/// (CVE-2011-0411). When it returns true it has logged that and hung the session up: the
+/// caller closes the connection instead of starting TLS.
+///
+/// ```no_run
+/// # fn f<B: imapd_proto::backend::Backend>(mut session: imapd_proto::session::Session<B>) {
+/// if imapd_bin::tls::plaintext_pending(&mut session, None) {
+///     return; // close, never handshake
+/// }
+/// # }
+/// ```
+pub fn plaintext_pending<B: imapd_proto::backend::Backend>(
+    session: &mut imapd_proto::session::Session<B>,
+    log: Option<&crate::log::Log>,
+) -> bool {
+    if !session.has_pending_input() {
+        return false;
+    }
+    if let Some(log) = log {
+        log.info("plaintext pending when TLS was to start; closing");
+    }
+    session.hang_up();
+    true
+}
+
 /// Loads the PEM certificate chain at `cert` (leaf first) and the PEM private key at `key`
 /// (PKCS#8, PKCS#1 or SEC1) into a server configuration: TLS 1.2 and 1.3 with the ring
 /// provider, no client certificates, ALPN `imap` accepted but not required.

@@ -318,11 +318,7 @@ pub(crate) fn drive<B: Backend>(
                 let Some(config) = starttls.take() else {
                     return;
                 };
-                if session.has_pending_input() {
-                    if let Some(log) = log {
-                        log.info("plaintext pending when TLS was to start; closing");
-                    }
-                    session.hang_up();
+                if imapd_bin::tls::plaintext_pending(&mut session, log) {
                     return;
                 }
                 let Ok(link) = out.into_inner() else {

@@ -98,11 +98,7 @@ pub(crate) fn drive<B: Backend>(mut session: Session<B>, tls: Encryption, log: O
         return;
     };
     // (TypedLines holds no bytes between reads: a lone CR only sets a flag.)
-    if session.has_pending_input() {
-        if let Some(log) = log {
-            log.info("plaintext pending when TLS was to start; closing");
-        }
-        session.hang_up();
+    if imapd_bin::tls::plaintext_pending(&mut session, log) {
         return;
     }
     drop(out);
