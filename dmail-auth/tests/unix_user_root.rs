@@ -4,17 +4,18 @@
 //! explicitly when running as an ordinary user.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering};
+
+#[path = "support/system_user.rs"]
+mod system_user;
 
 use dmail_auth::{AuthError, Authenticator, Password, Source, UnixUser, policy, sys};
 use dmail_conf::{Config, Platform, Program, parse_str};
+use system_user::{TempUser, run};
 
 /// useradd/usermod/userdel lock /etc/passwd; run one user's life at a time in this process.
 static SERIAL: Mutex<()> = Mutex::new(());
-static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 fn skip() -> bool {
     if std::env::var_os("DMAIL_SKIP_ROOT_TESTS").is_some() {
@@ -28,63 +29,6 @@ fn skip() -> bool {
         "these tests need root (or DMAIL_SKIP_ROOT_TESTS=1)"
     );
     false
-}
-
-/// Runs a command, retrying a few times while another process holds the passwd lock.
-fn run(cmd: &str, args: &[&str], stdin: Option<&str>) {
-    let mut last = String::new();
-    for attempt in 0..5 {
-        let mut child = Command::new(cmd)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{cmd}: {e}"));
-        let mut input = child.stdin.take().unwrap();
-        if let Some(text) = stdin {
-            input.write_all(text.as_bytes()).unwrap();
-        }
-        drop(input);
-        let out = child.wait_with_output().unwrap();
-        if out.status.success() {
-            return;
-        }
-        last = String::from_utf8_lossy(&out.stderr).into_owned();
-        std::thread::sleep(std::time::Duration::from_millis(200 * (attempt + 1)));
-    }
-    panic!("{cmd} {args:?} failed: {last}");
-}
-
-/// A system user that exists for the life of the value.
-struct TempUser {
-    name: String,
-}
-
-impl TempUser {
-    fn create(prefix: &str, password: &str) -> TempUser {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let name = format!("{prefix}_{}_{n}", std::process::id());
-        assert!(name.len() <= 32);
-        run("useradd", &["-m", "-s", "/bin/false", &name], None);
-        // From here on the guard removes the user, whatever happens.
-        let user = TempUser { name };
-        run(
-            "chpasswd",
-            &[],
-            Some(&format!("{}:{password}\n", user.name)),
-        );
-        user
-    }
-}
-
-impl Drop for TempUser {
-    fn drop(&mut self) {
-        let _ = Command::new("userdel")
-            .args(["-r", &self.name])
-            .stderr(Stdio::null())
-            .status();
-    }
 }
 
 fn config(text: &str) -> Config {

@@ -11,16 +11,17 @@ use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-use nix::unistd::User;
+#[path = "../../dmail-auth/tests/support/system_user.rs"]
+mod system_user;
+
+use system_user::TempUser;
 
 const PASSWORD: &str = "Probe-pw-1";
 
 /// useradd/userdel lock /etc/passwd: one user's life at a time in this process.
 static SERIAL: Mutex<()> = Mutex::new(());
-static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 fn is_root() -> bool {
     if nix::unistd::geteuid().is_root() {
@@ -51,72 +52,6 @@ fn example(name: &str) -> PathBuf {
     }
     assert!(path.exists(), "{} is not built", path.display());
     path
-}
-
-/// Runs a command with `stdin`, retrying a few times while another process holds the passwd
-/// lock.
-fn run(cmd: &str, args: &[&str], stdin: Option<&str>) {
-    let mut last = String::new();
-    for attempt in 0..5 {
-        let mut child = Command::new(cmd)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{cmd}: {e}"));
-        let mut input = child.stdin.take().unwrap();
-        if let Some(text) = stdin {
-            input.write_all(text.as_bytes()).unwrap();
-        }
-        drop(input);
-        let out = child.wait_with_output().unwrap();
-        if out.status.success() {
-            return;
-        }
-        last = String::from_utf8_lossy(&out.stderr).into_owned();
-        std::thread::sleep(std::time::Duration::from_millis(200 * (attempt + 1)));
-    }
-    panic!("{cmd} {args:?} failed: {last}");
-}
-
-/// A system user with a password, removed (with its home) on drop.
-struct TempUser {
-    name: String,
-    uid: u32,
-    gid: u32,
-}
-
-impl TempUser {
-    fn create() -> TempUser {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let name = format!("dml{}_{n}", std::process::id());
-        run("useradd", &["-m", "-s", "/bin/false", &name], None);
-        // From here on the guard removes the user, whatever happens.
-        let mut user = TempUser {
-            name,
-            uid: 0,
-            gid: 0,
-        };
-        run(
-            "chpasswd",
-            &[],
-            Some(&format!("{}:{PASSWORD}\n", user.name)),
-        );
-        let entry = User::from_name(&user.name).unwrap().unwrap();
-        (user.uid, user.gid) = (entry.uid.as_raw(), entry.gid.as_raw());
-        assert_ne!(user.uid, 0);
-        user
-    }
-}
-
-impl Drop for TempUser {
-    fn drop(&mut self) {
-        let _ = Command::new("userdel")
-            .args(["-r", &self.name])
-            .stderr(Stdio::null())
-            .status();
-    }
 }
 
 /// A temporary tree every user can traverse: `spool/` (mode 1777, like /var/mail, so that the
@@ -199,7 +134,7 @@ fn a_switching_login_records_creates_switches_then_delivers_as_the_user() {
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let user = TempUser::create();
+    let user = TempUser::create("dml", PASSWORD);
     let site = Site::new("");
     let out = site.login(&user);
     let text = stdout(&out);
@@ -247,7 +182,7 @@ fn a_planted_symlink_fails_the_login_at_step_2_and_nothing_is_made_through_it() 
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let user = TempUser::create();
+    let user = TempUser::create("dml", PASSWORD);
     let site = Site::new("");
     let target = site.path("target");
     std::fs::create_dir(&target).unwrap();
@@ -284,7 +219,7 @@ fn imapd_become_user_false_does_not_switch() {
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let user = TempUser::create();
+    let user = TempUser::create("dml", PASSWORD);
     let site = Site::new("imapd_become_user false\n");
     let out = site.login(&user);
     let text = stdout(&out);
@@ -305,7 +240,7 @@ fn use_maildir_is_unavailable_and_touches_nothing() {
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let user = TempUser::create();
+    let user = TempUser::create("dml", PASSWORD);
     let site = Site::new(&format!(
         "use_maildir true\nmaildir_home {}\n",
         std::env::temp_dir().display()

@@ -9,65 +9,13 @@
 #[path = "../../imapd-bin/tests/common/mod.rs"]
 mod common;
 mod svc;
+#[path = "../../dmail-auth/tests/support/system_user.rs"]
+mod system_user;
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Stdio};
 
 use svc::{Svc, until};
-
-/// A system user that exists for the length of the test.
-struct User {
-    name: String,
-    uid: u32,
-    gid: u32,
-}
-
-impl User {
-    fn create(password: &str) -> User {
-        let name = format!("imapsvc{}", std::process::id() % 100_000);
-        let status = Command::new("useradd")
-            .args(["--no-create-home", "--shell", "/usr/sbin/nologin", &name])
-            .status()
-            .expect("run useradd");
-        assert!(status.success(), "useradd {name} failed");
-        let mut chpasswd = Command::new("chpasswd")
-            .stdin(Stdio::piped())
-            .spawn()
-            .expect("run chpasswd");
-        chpasswd
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(format!("{name}:{password}\n").as_bytes())
-            .expect("write to chpasswd");
-        let user = User {
-            uid: id(&name, "-u"),
-            gid: id(&name, "-g"),
-            name,
-        };
-        assert!(chpasswd.wait().expect("wait chpasswd").success());
-        user
-    }
-}
-
-impl Drop for User {
-    fn drop(&mut self) {
-        let _ = Command::new("userdel").arg(&self.name).status();
-    }
-}
-
-fn id(name: &str, flag: &str) -> u32 {
-    let out = Command::new("id")
-        .arg(flag)
-        .arg(name)
-        .output()
-        .expect("run id");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("numeric id")
-}
+use system_user::TempUser;
 
 /// The four ids of a `Uid:` or `Gid:` line of /proc/PID/status.
 fn ids(pid: u32, field: &str) -> Vec<u32> {
@@ -88,7 +36,7 @@ fn a_spawned_session_runs_as_the_user_who_logged_in() {
         return;
     }
     let password = "Tr0ub4dor-3";
-    let user = User::create(password);
+    let user = TempUser::create("imapsvc", password);
     let spool = tempfile::tempdir().expect("tempdir");
     // The user reaches its drop file after the switch: world-traversable directories, and a
     // sticky world-writable spool as mail spools are.
