@@ -6,32 +6,17 @@
 //! Needs root (to create users and to switch). Skipped, saying why, when not run as root.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../test-support/example.rs"]
+mod example_program;
+
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
 
 use nix::unistd::{Group, User};
 
+/// The path of this package's example `name` (built when missing).
 fn example(name: &str) -> PathBuf {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .join("examples")
-        .join(name);
-    if !path.exists() {
-        BUILT.get_or_init(|| {
-            let status = Command::new(env!("CARGO"))
-                .args(["build", "-p", "dmail-auth", "--examples"])
-                .status()
-                .expect("run cargo");
-            assert!(status.success(), "cargo build --examples failed");
-        });
-    }
-    assert!(path.exists(), "{} is not built", path.display());
-    path
+    example_program::example("dmail-auth", name)
 }
 
 fn is_root() -> bool {

@@ -7,10 +7,12 @@
 //! tests); when it is missing, it is built here with `cargo build --example`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../test-support/example.rs"]
+mod example_program;
+
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use dmail_auth::external::{MAX_DATA_LINES, Reply, Transcript};
@@ -19,27 +21,9 @@ use dmail_conf::values::{CommandLine, SettingValue};
 use dmail_conf::{Platform, Program, parse_str};
 use tempfile::TempDir;
 
-/// The path of an example binary of this package, built if missing.
+/// The path of this package's example `name` (built when missing).
 fn example(name: &str) -> PathBuf {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .join("examples")
-        .join(name);
-    if !path.exists() {
-        BUILT.get_or_init(|| {
-            let status = Command::new(env!("CARGO"))
-                .args(["build", "-p", "dmail-auth", "--examples"])
-                .status()
-                .expect("run cargo");
-            assert!(status.success(), "cargo build --examples failed");
-        });
-    }
-    assert!(path.exists(), "{} is not built", path.display());
-    path
+    example_program::example("dmail-auth", name)
 }
 
 /// A fake authenticator with `args`, echoing what it receives to a file in a temporary dir.

@@ -7,7 +7,7 @@
 use std::process::Command;
 use std::sync::Mutex;
 
-#[path = "support/system_user.rs"]
+#[path = "../../test-support/system_user.rs"]
 mod system_user;
 
 use dmail_auth::{AuthError, Authenticator, Password, Source, UnixUser, policy, sys};

@@ -13,6 +13,9 @@
 //! reaped at once too, since a zombie still counts as alive).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../test-support/example.rs"]
+mod example_program;
+
 use std::collections::BTreeSet;
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -54,20 +57,9 @@ const PER_DELIVERER: usize = 2;
 const NOBODY: u32 = 65534;
 const SIGABRT: i32 = 6;
 
+/// The path of this package's example `name` (built when missing).
 fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .join("examples")
-        .join(name);
-    assert!(
-        path.exists(),
-        "{} is not built: run `cargo test -p dmail-store` or `cargo build -p dmail-store --examples`",
-        path.display()
-    );
-    path
+    example_program::example("dmail-store", name)
 }
 
 /// The engine options of examples/crash_rewrite.rs.

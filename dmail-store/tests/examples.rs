@@ -5,6 +5,9 @@
 //! examples for its tests).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../test-support/example.rs"]
+mod example_program;
+
 use std::fs;
 use std::io::Write;
 use std::path::PathBuf;
@@ -18,20 +21,9 @@ use dmail_store::lock::dot_lock_path;
 use dmail_store::mbox::from_line::{is_valid, parse};
 use dmail_store::mbox::write::{LineEnding, encode};
 
+/// The path of this package's example `name` (built when missing).
 fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .join("examples")
-        .join(name);
-    assert!(
-        path.exists(),
-        "{} is not built: run `cargo test -p dmail-store` or `cargo build -p dmail-store --examples`",
-        path.display()
-    );
-    path
+    example_program::example("dmail-store", name)
 }
 
 /// Start offsets of the lines that pass VALID.

@@ -6,38 +6,22 @@
 // Helpers outside #[test] functions panic on failure too, as a test should.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+#[path = "../../test-support/example.rs"]
+mod example_program;
+
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 
 use tempfile::TempDir;
 use test_case::test_case;
 
 const NOBODY: u32 = 65534;
 
-/// The path of this package's example `name`, built if missing.
+/// The path of this package's example `name` (built when missing).
 fn example(name: &str) -> PathBuf {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .join("examples")
-        .join(name);
-    if !path.exists() {
-        BUILT.get_or_init(|| {
-            let status = Command::new(env!("CARGO"))
-                .args(["build", "-p", "imapd-bin", "--examples"])
-                .status()
-                .expect("run cargo");
-            assert!(status.success(), "cargo build --examples failed");
-        });
-    }
-    assert!(path.exists(), "{} is not built", path.display());
-    path
+    example_program::example("imapd-bin", name)
 }
 
 /// The files of the log in `dir`: `imapd.log`, then `imapd.log.1` … `.5`, those that exist.

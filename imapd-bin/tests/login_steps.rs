@@ -7,13 +7,16 @@
 //! Skipped, saying why, when not run as root.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure
 
+#[path = "../../test-support/example.rs"]
+mod example_program;
+
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
-#[path = "../../dmail-auth/tests/support/system_user.rs"]
+#[path = "../../test-support/system_user.rs"]
 mod system_user;
 
 use system_user::TempUser;
@@ -31,27 +34,9 @@ fn is_root() -> bool {
     false
 }
 
-/// The path of this package's example `name`, built if missing.
+/// The path of this package's example `name` (built when missing).
 fn example(name: &str) -> PathBuf {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .join("examples")
-        .join(name);
-    if !path.exists() {
-        BUILT.get_or_init(|| {
-            let status = Command::new(env!("CARGO"))
-                .args(["build", "-p", "imapd-bin", "--examples"])
-                .status()
-                .expect("run cargo");
-            assert!(status.success(), "cargo build --examples failed");
-        });
-    }
-    assert!(path.exists(), "{} is not built", path.display());
-    path
+    example_program::example("imapd-bin", name)
 }
 
 /// A temporary tree every user can traverse: `spool/` (mode 1777, like /var/mail, so that the

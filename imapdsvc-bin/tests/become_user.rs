@@ -9,7 +9,7 @@
 #[path = "../../imapd-bin/tests/common/mod.rs"]
 mod common;
 mod svc;
-#[path = "../../dmail-auth/tests/support/system_user.rs"]
+#[path = "../../test-support/system_user.rs"]
 mod system_user;
 
 use std::os::unix::fs::PermissionsExt;

@@ -13,6 +13,9 @@
 
 pub(crate) mod transcript;
 
+#[path = "../../../test-support/example.rs"]
+mod example_program;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::fd::OwnedFd;
@@ -24,36 +27,9 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-/// The path of example `name` of package `package`, built when missing (as other tests do).
+/// The path of example `name` of package `package`, built when missing.
 pub(crate) fn example(package: &str, name: &str) -> PathBuf {
-    static AUTH: OnceLock<()> = OnceLock::new();
-    static STORE: OnceLock<()> = OnceLock::new();
-    let exe = std::env::current_exe().expect("current exe");
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir")
-        .join("examples")
-        .join(name);
-    if !path.exists() {
-        let once = if package == "dmail-auth" {
-            &AUTH
-        } else {
-            &STORE
-        };
-        once.get_or_init(|| {
-            let status = Command::new(env!("CARGO"))
-                .args(["build", "-p", package, "--examples"])
-                .status()
-                .expect("run cargo");
-            assert!(
-                status.success(),
-                "cargo build -p {package} --examples failed"
-            );
-        });
-    }
-    assert!(path.exists(), "{} is not built", path.display());
-    path
+    example_program::example(package, name)
 }
 
 /// The `imapd` binary: cargo's own path in imapd-bin's tests; elsewhere the one in the target
